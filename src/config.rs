@@ -160,13 +160,10 @@ impl Config {
     /// Validates config text; relative key paths resolve against `base`.
     pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigErrors> {
         let raw: Raw = toml::from_str(text).map_err(|e| {
-            ConfigErrors(vec![
-                e.to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or("invalid TOML")
-                    .to_owned(),
-            ])
+            let line = e
+                .span()
+                .map_or(0, |span| 1 + text[..span.start].matches('\n').count());
+            ConfigErrors(vec![format!("line {line}: {}", e.message().trim())])
         })?;
         let mut errors = Vec::new();
         let listen = address(&raw.server.listen, "server.listen", &mut errors);

@@ -1,0 +1,116 @@
+//! Shared fixtures for the integration tests: a key ring, an authenticator,
+//! minting helpers, and a raw signer for hand-made (hostile) tokens.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use scopegate::scope::json;
+use scopegate::token::{
+    self, Algorithm, AuthPolicy, Authenticator, CredentialKind, GeneratedKey, KeyRing, MintRequest,
+    Minted, Origin, RevocationList, RingKey,
+};
+
+pub const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-test-secret";
+pub const NOW: u64 = 1_800_000_000;
+
+pub struct Fixture {
+    pub ring: Arc<KeyRing>,
+    pub auth: Authenticator,
+    pub revocations: Arc<RevocationList>,
+    pub ed_public_pem: String,
+}
+
+/// A ring with an HS256 signing key `k1` and an EdDSA key `e1`.
+pub fn fixture() -> Fixture {
+    fixture_with(AuthPolicy::default(), "k1")
+}
+
+pub fn fixture_with(policy: AuthPolicy, signing: &str) -> Fixture {
+    let GeneratedKey::Ed25519 {
+        private_pem,
+        public_pem,
+    } = token::generate(Algorithm::EdDSA).expect("randomness")
+    else {
+        unreachable!("EdDSA yields a key pair")
+    };
+    let keys = vec![
+        RingKey::hs256("k1", SECRET).unwrap(),
+        RingKey::ed25519("e1", Some(&private_pem), None).unwrap(),
+    ];
+    let ring = Arc::new(KeyRing::new(keys, Some(signing)).unwrap());
+    let revocations = Arc::new(RevocationList::default());
+    let auth = Authenticator::new(Arc::clone(&ring), policy, Arc::clone(&revocations));
+    Fixture {
+        ring,
+        auth,
+        revocations,
+        ed_public_pem: public_pem,
+    }
+}
+
+impl Fixture {
+    /// Mints with the fixture's signing key at `NOW`.
+    pub fn mint(&self, scope: &str, kind: CredentialKind, ttl_secs: Option<u64>) -> Minted {
+        self.mint_at(scope, kind, ttl_secs, NOW)
+    }
+
+    pub fn mint_at(&self, scope: &str, kind: CredentialKind, ttl: Option<u64>, now: u64) -> Minted {
+        let permissions = if scope == "superuser" {
+            json::superuser()
+        } else {
+            json::parse(scope).unwrap()
+        };
+        let request = MintRequest {
+            scope: &permissions,
+            kind,
+            ttl_secs: ttl,
+            token_id: Some("tid-1"),
+            subject: "alice",
+            origin: Origin::Cli,
+        };
+        token::mint(&self.ring, self.auth.policy(), "localhost", &request, now).unwrap()
+    }
+}
+
+/// A readwrite scope on cache `c`, all items.
+pub const RW_C: &str = r#"{"permissions":[{"role":"readwrite","cache":"c"}]}"#;
+
+/// base64url of a JSON text.
+pub fn b64(text: &str) -> String {
+    URL_SAFE_NO_PAD.encode(text)
+}
+
+/// `header.claims.signature` signed with HMAC-SHA256 under `secret`, from raw JSON texts.
+pub fn sign_raw(header: &str, claims: &str, secret: &[u8]) -> String {
+    let input = format!("{}.{}", b64(header), b64(claims));
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+    mac.update(input.as_bytes());
+    format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
+/// The `p` claim for a scope in JSON shape.
+pub fn p_claim(scope: &str) -> String {
+    use prost::Message;
+    let permissions = if scope == "superuser" {
+        json::superuser()
+    } else {
+        json::parse(scope).unwrap()
+    };
+    URL_SAFE_NO_PAD.encode(permissions.encode_to_vec())
+}
+
+/// Claims JSON of a disposable token on `RW_C`, issued at NOW, valid 1 hour, with `extra` spliced in.
+pub fn claims_with(extra: &str) -> String {
+    format!(
+        r#"{{"sub":"alice","ver":1,"iat":{NOW},"jti":"j1","t":"disposable","p":"{}"{extra}}}"#,
+        p_claim(RW_C)
+    )
+}
+
+pub const HS_HEADER: &str = r#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#;

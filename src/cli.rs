@@ -40,6 +40,16 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run the gateway: HTTP API and gRPC on server.listen, metrics on admin.listen.
+    Serve {
+        /// The config file.
+        #[arg(long, conflicts_with = "dev", required_unless_present = "dev")]
+        config: Option<PathBuf>,
+        /// Zero setup: memory backend, cache `default-cache`, an ephemeral key,
+        /// 127.0.0.1:8080 (admin :9090); prints a superuser credential.
+        #[arg(long)]
+        dev: bool,
+    },
     /// Print new key material in the form the config's [[keys]] entries read.
     Keygen {
         #[arg(long, value_enum, default_value = "hs256")]
@@ -136,6 +146,9 @@ where
         }
     };
     match cli.command {
+        Command::Serve { config, dev } => crate::serve::serve(config.as_deref(), dev)
+            .map(|()| String::new())
+            .map_err(|e| fail(exit::FAILURE, e)),
         Command::Keygen { alg } => keygen(alg),
         Command::CheckConfig { config } => load(&config).map(|_| "config is valid\n".to_owned()),
         Command::Token {

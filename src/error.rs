@@ -2,6 +2,10 @@
 //! type to its code. Fronts turn a code into a gRPC status or an HTTP status
 //! with a JSON body; nothing else decides a status.
 
+use std::borrow::Cow;
+
+use crate::backend::BackendError;
+use crate::metrics::Outcome;
 use crate::scope::{Denial, ScopeError};
 use crate::token::{AuthError, MintError};
 
@@ -30,6 +34,109 @@ impl ErrorCode {
             ErrorCode::TimeoutError => "TIMEOUT_ERROR",
             ErrorCode::LimitExceededError => "LIMIT_EXCEEDED_ERROR",
             ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// The HTTP status of the HTTP API (SPEC 4).
+    pub const fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::AuthenticationError => 401,
+            ErrorCode::PermissionError => 403,
+            ErrorCode::InvalidArgumentError => 400,
+            ErrorCode::NotFoundError => 404,
+            ErrorCode::ServerUnavailable => 503,
+            ErrorCode::TimeoutError => 504,
+            ErrorCode::LimitExceededError => 429,
+            ErrorCode::InternalServerError => 500,
+        }
+    }
+
+    /// The metrics outcome of a request that ended with this code.
+    pub const fn outcome(self) -> Outcome {
+        match self {
+            ErrorCode::AuthenticationError => Outcome::Unauthenticated,
+            ErrorCode::PermissionError => Outcome::Denied,
+            ErrorCode::InvalidArgumentError => Outcome::InvalidArgument,
+            ErrorCode::NotFoundError => Outcome::NotFound,
+            ErrorCode::ServerUnavailable => Outcome::Unavailable,
+            ErrorCode::TimeoutError => Outcome::Timeout,
+            ErrorCode::LimitExceededError => Outcome::LimitExceeded,
+            ErrorCode::InternalServerError => Outcome::Internal,
+        }
+    }
+}
+
+/// A failed request as clients see it: a code, a message in general terms (never
+/// a credential), and the bounded reason metrics count it by.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: Cow<'static, str>,
+    /// Set for refusals (authentication and authorization): counted by reason.
+    pub denial_reason: Option<&'static str>,
+    /// Overrides the code's HTTP status (413 for an oversized body, 405, 431).
+    pub http_status: Option<u16>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            denial_reason: None,
+            http_status: None,
+        }
+    }
+
+    pub fn invalid(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidArgumentError, message)
+    }
+
+    /// A body or value over the size limit: LIMIT_EXCEEDED, HTTP 413.
+    pub fn too_large(message: impl Into<Cow<'static, str>>) -> Self {
+        ApiError {
+            http_status: Some(413),
+            ..Self::new(ErrorCode::LimitExceededError, message)
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        self.http_status.unwrap_or(self.code.http_status())
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        ApiError {
+            denial_reason: Some(e.reason()),
+            ..Self::new(e.code(), e.to_string())
+        }
+    }
+}
+
+impl From<Denial> for ApiError {
+    fn from(d: Denial) -> Self {
+        ApiError {
+            denial_reason: Some(d.reason()),
+            ..Self::new(d.code(), d.to_string())
+        }
+    }
+}
+
+impl From<BackendError> for ApiError {
+    fn from(e: BackendError) -> Self {
+        Self::new(e.code(), e.to_string())
+    }
+}
+
+impl Coded for BackendError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            BackendError::CacheNotFound => ErrorCode::NotFoundError,
+            BackendError::CacheExists => ErrorCode::InvalidArgumentError,
+            BackendError::LimitExceeded(_) => ErrorCode::LimitExceededError,
+            BackendError::Unavailable(_) => ErrorCode::ServerUnavailable,
+            BackendError::Timeout => ErrorCode::TimeoutError,
         }
     }
 }

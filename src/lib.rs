@@ -20,11 +20,18 @@
 //!
 //! The gateway's listeners, fronts and backends are not built yet (see the README's status).
 
+pub mod admin;
+pub mod api;
+pub mod app;
+pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod metrics;
 pub mod operation;
 pub mod scope;
+pub mod serve;
+pub mod server;
 pub mod token;
 
 pub use error::{Coded, ErrorCode};

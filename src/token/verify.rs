@@ -2,6 +2,7 @@
 //! verification cache.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
@@ -139,6 +140,8 @@ pub struct Authenticator {
     policy: AuthPolicy,
     revocations: Arc<RevocationList>,
     cache: Cache<Box<str>, Arc<Verified>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 /// Cache entries live no longer than the credential nor the configured TTL.
@@ -169,6 +172,8 @@ impl Authenticator {
             policy,
             revocations,
             cache,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -196,12 +201,28 @@ impl Authenticator {
             return Err(AuthError::Oversized);
         }
         if let Some(verified) = self.cache.get(credential) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
             self.check_live(&verified, now)?;
             return Ok(verified);
         }
+        self.misses.fetch_add(1, Ordering::Relaxed);
         let verified = Arc::new(self.verify_at(credential, now)?);
         self.cache.insert(credential.into(), Arc::clone(&verified));
         Ok(verified)
+    }
+
+    /// Verification-cache hits and misses so far.
+    pub fn cache_stats(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Whether a credential verified earlier is still live now (not expired, not
+    /// revoked): long-lived requests call this to end with their credential.
+    pub fn recheck(&self, verified: &Verified) -> Result<(), AuthError> {
+        self.check_live(verified, unix_now())
     }
 
     /// Expiry and revocation: the checks that can change after verification.

@@ -1,0 +1,233 @@
+//! The Momento HTTP API front (SPEC 5).
+//!
+//! Every request takes the one path: route and parse (400s) -> authenticate
+//! (401) -> authorize (403) -> backend (404, 503, 504) -> response; failures
+//! become `{"code", "message"}` JSON in [`error_response`], the only place an
+//! HTTP status is chosen.
+
+mod request;
+mod topics;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+
+use crate::app::App;
+use crate::backend::CacheBackend;
+use crate::error::{ApiError, ErrorCode};
+use crate::metrics::Outcome;
+use crate::operation::{Operation, OperationKind};
+use request::{Query, credential, no_route, segment};
+
+/// Response body of the HTTP API.
+pub type Body = Full<Bytes>;
+
+/// What a route names.
+enum Route {
+    Cache { cache: String },
+    Topic { cache: String, topic: String },
+}
+
+/// Serves one HTTP API request.
+pub async fn handle(app: &App, req: Request<Incoming>) -> Response<Body> {
+    let started = Instant::now();
+    let (kind, result) = dispatch(app, req).await;
+    let name = kind.map_or("unrouted", OperationKind::name);
+    let response = match result {
+        Ok(response) => {
+            app.metrics
+                .request("http", name, Outcome::Ok, started.elapsed());
+            return response;
+        }
+        Err(error) => error,
+    };
+    if let Some(reason) = response.denial_reason {
+        app.metrics.deny(reason, name);
+    }
+    if let (Some(kind), ErrorCode::ServerUnavailable | ErrorCode::TimeoutError) =
+        (kind, response.code)
+    {
+        app.metrics.backend_error(kind);
+    }
+    app.metrics
+        .request("http", name, response.code.outcome(), started.elapsed());
+    error_response(&response)
+}
+
+async fn dispatch(
+    app: &App,
+    req: Request<Incoming>,
+) -> (Option<OperationKind>, Result<Response<Body>, ApiError>) {
+    let (parts, body) = req.into_parts();
+    let (kind, route) = match route(&parts.method, parts.uri.path()) {
+        Ok(routed) => routed,
+        Err(e) => return (None, Err(e)),
+    };
+    let result = match route {
+        Route::Topic { cache, topic } if kind == OperationKind::HttpTopicSubscribe => {
+            // Long polls have their own deadline (server.long_poll_timeout).
+            topics::subscribe(app, &parts, &cache, &topic).await
+        }
+        route => {
+            let work = async {
+                match route {
+                    Route::Cache { cache } => cache_item(app, kind, &parts, body, &cache).await,
+                    Route::Topic { cache, topic } => {
+                        topics::publish(app, &parts, body, &cache, &topic).await
+                    }
+                }
+            };
+            tokio::time::timeout(app.limits.request_timeout, work)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ApiError::new(ErrorCode::TimeoutError, "request timed out"))
+                })
+        }
+    };
+    (Some(kind), result)
+}
+
+fn route(method: &Method, path: &str) -> Result<(OperationKind, Route), ApiError> {
+    let mut segments = path.strip_prefix('/').unwrap_or(path).split('/');
+    let wrong_method = || ApiError {
+        http_status: Some(405),
+        ..ApiError::invalid("method not allowed on this route")
+    };
+    match (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) {
+        (Some("cache"), Some(cache), None, None) => {
+            let kind = match *method {
+                Method::GET => OperationKind::HttpCacheGet,
+                Method::PUT => OperationKind::HttpCachePut,
+                Method::DELETE => OperationKind::HttpCacheDelete,
+                _ => return Err(wrong_method()),
+            };
+            Ok((
+                kind,
+                Route::Cache {
+                    cache: segment(cache, "cache name")?,
+                },
+            ))
+        }
+        (Some("topics"), Some(cache), Some(topic), None) => {
+            let kind = match *method {
+                Method::POST => OperationKind::HttpTopicPublish,
+                Method::GET => OperationKind::HttpTopicSubscribe,
+                _ => return Err(wrong_method()),
+            };
+            let cache = segment(cache, "cache name")?;
+            Ok((
+                kind,
+                Route::Topic {
+                    cache,
+                    topic: segment(topic, "topic name")?,
+                },
+            ))
+        }
+        _ => Err(no_route()),
+    }
+}
+
+/// GET, PUT and DELETE of one cache item.
+async fn cache_item(
+    app: &App,
+    kind: OperationKind,
+    parts: &http::request::Parts,
+    body: Incoming,
+    cache: &str,
+) -> Result<Response<Body>, ApiError> {
+    let query = Query::parse(parts.uri.query())?;
+    let key = query.key()?;
+    let ttl = match kind {
+        OperationKind::HttpCachePut => {
+            check_declared_length(parts, app.limits.max_value_bytes)?;
+            Some(Duration::from_secs(query.ttl_seconds()?))
+        }
+        _ => None,
+    };
+    let verified = app.auth.authenticate(credential(&parts.headers, &query)?)?;
+    let permit = verified
+        .scope
+        .authorize(&Operation::key(kind, cache, &key))?;
+    match (kind, ttl) {
+        (OperationKind::HttpCachePut, Some(ttl)) => {
+            let value = read_body(body, app.limits.max_value_bytes).await?;
+            app.backend.set(&permit, cache, &key, value, ttl).await?;
+            Ok(empty(StatusCode::NO_CONTENT))
+        }
+        (OperationKind::HttpCacheDelete, _) => {
+            app.backend.delete(&permit, cache, &key).await?;
+            Ok(empty(StatusCode::NO_CONTENT))
+        }
+        _ => match app.backend.get(&permit, cache, &key).await? {
+            Some(value) => {
+                let mut response = Response::new(Full::new(value));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/octet-stream"),
+                );
+                Ok(response)
+            }
+            None => Err(ApiError::new(ErrorCode::NotFoundError, "key not found")),
+        },
+    }
+}
+
+/// Refuses a body whose declared length is over the limit, before reading it.
+fn check_declared_length(parts: &http::request::Parts, max: usize) -> Result<(), ApiError> {
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok());
+    match declared.map(str::parse::<u64>) {
+        Some(Ok(len)) if len > max as u64 => Err(too_large(max)),
+        Some(Err(_)) => Err(ApiError::invalid("content-length is not a number")),
+        _ => Ok(()),
+    }
+}
+
+/// Reads a body of at most `max` bytes; stops reading as soon as it is over.
+async fn read_body(body: Incoming, max: usize) -> Result<Bytes, ApiError> {
+    match Limited::new(body, max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(max)),
+        Err(_) => Err(ApiError::invalid("the request body could not be read")),
+    }
+}
+
+fn too_large(max: usize) -> ApiError {
+    ApiError::too_large(format!("the value is larger than the limit of {max} bytes"))
+}
+
+fn empty(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = status;
+    response
+}
+
+/// A JSON response.
+fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(value.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The HTTP form of every failure: status from the code, `{"code","message"}` body.
+pub fn error_response(error: &ApiError) -> Response<Body> {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json(
+        status,
+        &serde_json::json!({"code": error.code.as_str(), "message": error.message}),
+    )
+}

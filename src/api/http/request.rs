@@ -1,0 +1,235 @@
+//! Strict parsing of HTTP API requests: path segments, query parameters, the
+//! credential, the key. One decoding path: the key that is authorized is
+//! byte-for-byte the key that is stored (SPEC 5).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http::HeaderMap;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::token::AuthError;
+
+/// The query parameters the HTTP API reads; each may appear once.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Query {
+    pub key: Option<Vec<u8>>,
+    pub key_base64: Option<Vec<u8>>,
+    pub ttl_seconds: Option<Vec<u8>>,
+    pub token: Option<Vec<u8>>,
+    pub sequence_number: Option<Vec<u8>>,
+    pub sequence_page: Option<Vec<u8>>,
+}
+
+/// The longest TTL accepted: ten years (keeps every deadline representable).
+pub const MAX_TTL_SECONDS: u64 = 10 * 365 * 24 * 3600;
+
+impl Query {
+    /// Parses `a=b&c=d`. `+` is a space and `%XX` a byte, as in HTML forms;
+    /// a malformed escape or a repeated parameter is INVALID_ARGUMENT. Unknown
+    /// parameters are ignored.
+    pub fn parse(query: Option<&str>) -> Result<Query, ApiError> {
+        let mut out = Query::default();
+        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let slot = match name {
+                "key" => &mut out.key,
+                "key_base64" => &mut out.key_base64,
+                "ttl_seconds" => &mut out.ttl_seconds,
+                "token" => &mut out.token,
+                "sequence_number" => &mut out.sequence_number,
+                "sequence_page" => &mut out.sequence_page,
+                _ => continue,
+            };
+            if slot.is_some() {
+                return Err(ApiError::invalid(format!(
+                    "query parameter `{name}` is repeated"
+                )));
+            }
+            *slot = Some(decode(value, true).ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "query parameter `{name}` has a malformed percent-encoding"
+                ))
+            })?);
+        }
+        Ok(out)
+    }
+
+    /// The key, from exactly one of `key` and `key_base64`.
+    pub fn key(&self) -> Result<Vec<u8>, ApiError> {
+        let key = match (&self.key, &self.key_base64) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid("give `key` or `key_base64`, not both"));
+            }
+            (None, None) => {
+                return Err(ApiError::invalid(
+                    "a `key` or `key_base64` query parameter is required",
+                ));
+            }
+            (Some(key), None) => key.clone(),
+            (None, Some(b64)) => STANDARD
+                .decode(b64)
+                .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(b64))
+                .map_err(|_| ApiError::invalid("`key_base64` is not valid base64"))?,
+        };
+        if key.is_empty() {
+            return Err(ApiError::invalid("the key must not be empty"));
+        }
+        Ok(key)
+    }
+
+    /// `ttl_seconds`, required, from 1 to ten years.
+    pub fn ttl_seconds(&self) -> Result<u64, ApiError> {
+        let text = self
+            .ttl_seconds
+            .as_deref()
+            .ok_or_else(|| ApiError::invalid("a `ttl_seconds` query parameter is required"))?;
+        match std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| t.parse::<u64>().ok())
+        {
+            Some(ttl) if (1..=MAX_TTL_SECONDS).contains(&ttl) => Ok(ttl),
+            _ => Err(ApiError::invalid(format!(
+                "`ttl_seconds` must be a whole number from 1 to {MAX_TTL_SECONDS}"
+            ))),
+        }
+    }
+
+    /// An optional unsigned number parameter.
+    pub fn number(value: &Option<Vec<u8>>, name: &str) -> Result<Option<u64>, ApiError> {
+        value
+            .as_deref()
+            .map(|v| {
+                std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|t| t.parse::<u64>().ok())
+                    .ok_or_else(|| ApiError::invalid(format!("`{name}` must be a whole number")))
+            })
+            .transpose()
+    }
+}
+
+/// The credential, from exactly one of the `Authorization` header (raw or
+/// `Bearer`) and the `token` query parameter.
+pub fn credential<'a>(headers: &'a HeaderMap, query: &'a Query) -> Result<&'a str, ApiError> {
+    let header = headers.get(http::header::AUTHORIZATION);
+    match (header, &query.token) {
+        (Some(_), Some(_)) => Err(ApiError::invalid(
+            "give the credential in the Authorization header or the token parameter, not both",
+        )),
+        (None, None) => Err(AuthError::Missing.into()),
+        (Some(value), None) => {
+            let text = value
+                .to_str()
+                .map_err(|_| AuthError::Malformed("credential is not text"))?;
+            let text = text.trim();
+            Ok(strip_bearer(text))
+        }
+        (None, Some(token)) => std::str::from_utf8(token)
+            .map_err(|_| AuthError::Malformed("credential is not text").into()),
+    }
+}
+
+fn strip_bearer(text: &str) -> &str {
+    match text.split_at_checked(7) {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer ") => rest.trim_start(),
+        _ => text,
+    }
+}
+
+/// A path segment, percent-decoded (`+` is literal in paths) and UTF-8.
+pub fn segment(raw: &str, what: &str) -> Result<String, ApiError> {
+    let bytes = decode(raw, false)
+        .ok_or_else(|| ApiError::invalid(format!("{what} has a malformed percent-encoding")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| ApiError::invalid(format!("{what} is not UTF-8")))?;
+    if text.is_empty() {
+        return Err(ApiError::invalid(format!("{what} must not be empty")));
+    }
+    Ok(text)
+}
+
+/// Strict percent-decoding: every `%` is followed by two hex digits.
+fn decode(text: &str, plus_is_space: bool) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// A route that matched no operation.
+pub fn no_route() -> ApiError {
+    ApiError::new(ErrorCode::NotFoundError, "no such route")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_decode_strictly_once() {
+        let q = Query::parse(Some("key=a%2Fb+c%FF&ttl_seconds=5&other=x")).unwrap();
+        assert_eq!(q.key.as_deref(), Some(&b"a/b c\xff"[..]));
+        assert_eq!(q.ttl_seconds().unwrap(), 5);
+        for bad in ["key=%", "key=%4", "key=%zz", "key=a&key=b", "token=%GG"] {
+            assert!(Query::parse(Some(bad)).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Query::parse(Some("key=%2525")).unwrap().key.as_deref(),
+            Some(&b"%25"[..])
+        );
+    }
+
+    #[test]
+    fn keys_and_ttls() {
+        let q = |s| Query::parse(Some(s)).unwrap();
+        assert_eq!(q("key_base64=%2F%2Fw%3D").key().unwrap(), [0xff, 0xfc]);
+        assert_eq!(q("key_base64=__w=").key().unwrap(), [0xff, 0xfc]);
+        assert!(q("key=a&key_base64=YQ==").key().is_err());
+        assert!(q("").key().is_err());
+        assert!(q("key=").key().is_err());
+        assert!(q("key_base64=!!").key().is_err());
+        for bad in [
+            "",
+            "ttl_seconds=0",
+            "ttl_seconds=-1",
+            "ttl_seconds=1.5",
+            "ttl_seconds=99999999999999",
+        ] {
+            assert!(q(bad).ttl_seconds().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bearer_is_optional_and_case_insensitive() {
+        assert_eq!(strip_bearer("Bearer abc"), "abc");
+        assert_eq!(strip_bearer("bearer   abc"), "abc");
+        assert_eq!(strip_bearer("abc.def"), "abc.def");
+        assert_eq!(strip_bearer("Bear"), "Bear");
+    }
+
+    #[test]
+    fn segments() {
+        assert_eq!(segment("my%20cache", "cache").unwrap(), "my cache");
+        assert_eq!(segment("a+b", "cache").unwrap(), "a+b");
+        assert!(segment("%ff", "cache").is_err());
+        assert!(segment("", "cache").is_err());
+    }
+}

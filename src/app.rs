@@ -1,0 +1,58 @@
+//! `App`: the immutable per-process state every request shares, built once from
+//! a [`Config`], plus the process lifecycle (ready, draining).
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::backend::Backend;
+use crate::config::{Config, ServerLimits};
+use crate::metrics::Metrics;
+use crate::token::{Authenticator, RevocationList};
+
+pub struct App {
+    pub endpoint: String,
+    pub limits: ServerLimits,
+    pub auth: Authenticator,
+    pub backend: Backend,
+    pub metrics: Metrics,
+    draining: watch::Sender<bool>,
+}
+
+impl App {
+    /// Builds the process state; keys and the backend are loaded by then.
+    pub fn new(config: Config) -> Arc<App> {
+        let auth = Authenticator::new(
+            config.keys,
+            config.auth,
+            Arc::new(RevocationList::default()),
+        );
+        let backend = Backend::new(config.backend, &config.caches);
+        Arc::new(App {
+            endpoint: config.endpoint,
+            limits: config.server,
+            auth,
+            backend,
+            metrics: Metrics::new(),
+            draining: watch::channel(false).0,
+        })
+    }
+
+    /// Ready to serve. Keys and backend are loaded before an `App` exists, so
+    /// this is false only once draining has started.
+    pub fn is_ready(&self) -> bool {
+        !*self.draining.borrow()
+    }
+
+    /// Starts draining: readiness turns false and long-lived requests are told.
+    pub fn drain(&self) {
+        self.draining.send_replace(true);
+    }
+
+    /// Resolves when draining starts.
+    pub async fn drained(&self) {
+        let mut rx = self.draining.subscribe();
+        // The sender lives in `self`, so `wait_for` only ends when draining starts.
+        let _ = rx.wait_for(|draining| *draining).await;
+    }
+}

@@ -1,0 +1,202 @@
+//! The embedded memory backend: one bounded moka store per cache, with per-item
+//! TTL, and the cache's topics beside it.
+
+mod topics;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use dashmap::DashMap;
+
+pub use topics::MemorySubscription;
+use topics::Topics;
+
+use super::{BackendError, CacheBackend, Resume, TopicBackend, TopicValue};
+use crate::scope::Permit;
+
+/// Limits of the memory backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemoryLimits {
+    /// Bytes of keys and values one cache holds before it evicts (TinyLFU).
+    pub max_bytes_per_cache: u64,
+    /// Messages each topic keeps for subscribers that resume.
+    pub topic_replay: usize,
+    /// Topics one cache may hold at once.
+    pub max_topics_per_cache: usize,
+    /// An idle subscription yields a heartbeat this often.
+    pub heartbeat: Duration,
+}
+
+impl Default for MemoryLimits {
+    fn default() -> Self {
+        MemoryLimits {
+            max_bytes_per_cache: 256 * 1024 * 1024,
+            topic_replay: 1024,
+            max_topics_per_cache: 10_000,
+            heartbeat: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Item {
+    value: Bytes,
+    ttl: Duration,
+}
+
+/// Each item lives for its own TTL.
+struct ItemExpiry;
+
+impl moka::Expiry<Box<[u8]>, Item> for ItemExpiry {
+    fn expire_after_create(&self, _: &Box<[u8]>, item: &Item, _: Instant) -> Option<Duration> {
+        Some(item.ttl)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &Box<[u8]>,
+        item: &Item,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(item.ttl)
+    }
+}
+
+/// Bytes an entry holds, plus a fixed overhead per entry.
+fn weigh(key: &[u8], item: &Item) -> u32 {
+    u32::try_from(key.len() + item.value.len() + 64).unwrap_or(u32::MAX)
+}
+
+/// One cache: its items and its topics.
+struct Store {
+    items: moka::sync::Cache<Box<[u8]>, Item>,
+    topics: Topics,
+}
+
+impl Store {
+    fn new(limits: &MemoryLimits) -> Self {
+        let items = moka::sync::Cache::<Box<[u8]>, Item>::builder()
+            .max_capacity(limits.max_bytes_per_cache)
+            .weigher(|key, item| weigh(key, item))
+            .expire_after(ItemExpiry)
+            .build();
+        Store {
+            items,
+            topics: Topics::new(limits),
+        }
+    }
+}
+
+/// The memory backend.
+pub struct MemoryBackend {
+    caches: DashMap<Box<str>, Arc<Store>>,
+    limits: MemoryLimits,
+}
+
+impl MemoryBackend {
+    /// A backend holding `caches`.
+    pub fn new(limits: MemoryLimits, caches: &[String]) -> Self {
+        let backend = MemoryBackend {
+            caches: DashMap::new(),
+            limits,
+        };
+        for name in caches {
+            backend
+                .caches
+                .insert(name.as_str().into(), Arc::new(Store::new(&backend.limits)));
+        }
+        backend
+    }
+
+    fn store(&self, cache: &str) -> Result<Arc<Store>, BackendError> {
+        self.caches
+            .get(cache)
+            .map(|s| Arc::clone(&s))
+            .ok_or(BackendError::CacheNotFound)
+    }
+
+    /// Creates a cache (control plane).
+    pub fn create_cache(&self, _: &Permit, name: &str) -> Result<(), BackendError> {
+        match self.caches.entry(name.into()) {
+            dashmap::Entry::Occupied(_) => Err(BackendError::CacheExists),
+            dashmap::Entry::Vacant(slot) => {
+                slot.insert(Arc::new(Store::new(&self.limits)));
+                Ok(())
+            }
+        }
+    }
+
+    /// Deletes a cache and closes its topics' subscriptions.
+    pub fn delete_cache(&self, _: &Permit, name: &str) -> Result<(), BackendError> {
+        self.caches
+            .remove(name)
+            .map(|_| ())
+            .ok_or(BackendError::CacheNotFound)
+    }
+
+    /// Names of the caches, sorted.
+    pub fn list_caches(&self, _: &Permit) -> Vec<String> {
+        let mut names: Vec<String> = self.caches.iter().map(|e| e.key().to_string()).collect();
+        names.sort_unstable();
+        names
+    }
+}
+
+impl CacheBackend for MemoryBackend {
+    async fn get(
+        &self,
+        _: &Permit,
+        cache: &str,
+        key: &[u8],
+    ) -> Result<Option<Bytes>, BackendError> {
+        Ok(self.store(cache)?.items.get(key).map(|item| item.value))
+    }
+
+    async fn set(
+        &self,
+        _: &Permit,
+        cache: &str,
+        key: &[u8],
+        value: Bytes,
+        ttl: Duration,
+    ) -> Result<(), BackendError> {
+        self.store(cache)?
+            .items
+            .insert(key.into(), Item { value, ttl });
+        Ok(())
+    }
+
+    async fn delete(&self, _: &Permit, cache: &str, key: &[u8]) -> Result<(), BackendError> {
+        self.store(cache)?.items.invalidate(key);
+        Ok(())
+    }
+}
+
+impl TopicBackend for MemoryBackend {
+    type Subscription = MemorySubscription;
+
+    async fn publish(
+        &self,
+        _: &Permit,
+        cache: &str,
+        topic: &str,
+        value: TopicValue,
+        publisher_id: &str,
+    ) -> Result<u64, BackendError> {
+        self.store(cache)?
+            .topics
+            .publish(topic, value, publisher_id)
+    }
+
+    async fn subscribe(
+        &self,
+        _: &Permit,
+        cache: &str,
+        topic: &str,
+        resume: Option<Resume>,
+    ) -> Result<MemorySubscription, BackendError> {
+        self.store(cache)?.topics.subscribe(topic, resume)
+    }
+}

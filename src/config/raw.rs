@@ -1,0 +1,142 @@
+//! The TOML shapes of the config file, with every default. Validation is in
+//! `validate.rs`; these types never leave the config module.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::token::Algorithm;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Raw {
+    #[serde(default)]
+    pub(super) server: RawServer,
+    #[serde(default)]
+    pub(super) admin: RawAdmin,
+    #[serde(default)]
+    pub(super) keys: Vec<RawKey>,
+    #[serde(default)]
+    pub(super) auth: RawAuth,
+    #[serde(default)]
+    pub(super) backend: RawBackend,
+    #[serde(default)]
+    pub(super) caches: Vec<RawCache>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawServer {
+    pub(super) listen: String,
+    pub(super) endpoint: String,
+    pub(super) tls_cert_file: Option<PathBuf>,
+    pub(super) tls_key_file: Option<PathBuf>,
+    pub(super) max_connections: usize,
+    pub(super) max_header_bytes: usize,
+    pub(super) max_value_bytes: usize,
+    pub(super) header_read_timeout: String,
+    pub(super) request_timeout: String,
+    pub(super) long_poll_timeout: String,
+    pub(super) shutdown_grace: String,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        RawServer {
+            listen: "127.0.0.1:8080".into(),
+            endpoint: "localhost".into(),
+            tls_cert_file: None,
+            tls_key_file: None,
+            max_connections: 10_000,
+            max_header_bytes: 16 * 1024,
+            max_value_bytes: 5 * 1024 * 1024,
+            header_read_timeout: "10s".into(),
+            request_timeout: "30s".into(),
+            long_poll_timeout: "25s".into(),
+            shutdown_grace: "10s".into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawAdmin {
+    pub(super) listen: String,
+}
+
+impl Default for RawAdmin {
+    fn default() -> Self {
+        RawAdmin {
+            listen: "127.0.0.1:9090".into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawKey {
+    pub(super) kid: String,
+    pub(super) alg: Algorithm,
+    pub(super) secret_file: Option<PathBuf>,
+    pub(super) secret_env: Option<String>,
+    pub(super) private_key_file: Option<PathBuf>,
+    pub(super) private_key_env: Option<String>,
+    pub(super) public_key_file: Option<PathBuf>,
+    pub(super) public_key_env: Option<String>,
+    #[serde(default)]
+    pub(super) signing: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawAuth {
+    pub(super) leeway: String,
+    pub(super) max_credential_bytes: usize,
+    pub(super) max_disposable_lifetime: String,
+    pub(super) max_api_key_lifetime: String,
+    pub(super) max_permissions: usize,
+    pub(super) verification_cache_entries: u64,
+    pub(super) verification_cache_ttl: String,
+}
+
+impl Default for RawAuth {
+    fn default() -> Self {
+        RawAuth {
+            leeway: "0s".into(),
+            max_credential_bytes: 8192,
+            max_disposable_lifetime: "25h".into(),
+            max_api_key_lifetime: "3650days".into(),
+            max_permissions: 20,
+            verification_cache_entries: 10_000,
+            verification_cache_ttl: "5m".into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawBackend {
+    pub(super) kind: String,
+    pub(super) max_bytes_per_cache: u64,
+    pub(super) topic_replay: usize,
+    pub(super) max_topics_per_cache: usize,
+    pub(super) heartbeat: String,
+}
+
+impl Default for RawBackend {
+    fn default() -> Self {
+        RawBackend {
+            kind: "memory".into(),
+            max_bytes_per_cache: 256 * 1024 * 1024,
+            topic_replay: 1024,
+            max_topics_per_cache: 10_000,
+            heartbeat: "5s".into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCache {
+    pub(super) name: String,
+}

@@ -1,0 +1,206 @@
+//! Typed metrics over an explicit Prometheus registry.
+//!
+//! Labels are bounded: front, operation kind, outcome, reason. Never a key, a
+//! cache name, a topic or a subject.
+
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+use crate::operation::OperationKind;
+
+/// The process's metrics.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    denials: IntCounterVec,
+    latency: HistogramVec,
+    backend_errors: IntCounterVec,
+    verification_cache_hits: IntCounter,
+    verification_cache_misses: IntCounter,
+    open_connections: IntGauge,
+    open_subscriptions: IntGauge,
+}
+
+/// Holds one unit of a gauge (an open connection or subscription) until dropped.
+pub struct Held(IntGauge);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// How a request ended, as a bounded label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Unauthenticated,
+    Denied,
+    InvalidArgument,
+    NotFound,
+    LimitExceeded,
+    Unavailable,
+    Timeout,
+    Internal,
+}
+
+impl Outcome {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Unauthenticated => "unauthenticated",
+            Outcome::Denied => "denied",
+            Outcome::InvalidArgument => "invalid_argument",
+            Outcome::NotFound => "not_found",
+            Outcome::LimitExceeded => "limit_exceeded",
+            Outcome::Unavailable => "unavailable",
+            Outcome::Timeout => "timeout",
+            Outcome::Internal => "internal",
+        }
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new_custom(Some("scopegate".into()), None)
+            .expect("a static, valid prefix (invariant)");
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "requests_total",
+                "Requests by front, operation kind and outcome.",
+            ),
+            &["front", "kind", "outcome"],
+        )
+        .expect("static metric definition (invariant)");
+        let denials = IntCounterVec::new(
+            Opts::new(
+                "denials_total",
+                "Refused requests by reason and operation kind.",
+            ),
+            &["reason", "kind"],
+        )
+        .expect("static metric definition (invariant)");
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "request_duration_seconds",
+                "Request latency by front and kind.",
+            )
+            .buckets(vec![
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                1.0, 2.5, 5.0, 10.0, 30.0,
+            ]),
+            &["front", "kind"],
+        )
+        .expect("static metric definition (invariant)");
+        let backend_errors = IntCounterVec::new(
+            Opts::new(
+                "backend_errors_total",
+                "Backend failures by operation kind.",
+            ),
+            &["kind"],
+        )
+        .expect("static metric definition (invariant)");
+        let hits = IntCounter::new("verification_cache_hits_total", "Verification cache hits.")
+            .expect("static metric definition (invariant)");
+        let misses = IntCounter::new(
+            "verification_cache_misses_total",
+            "Verification cache misses.",
+        )
+        .expect("static metric definition (invariant)");
+        let connections = IntGauge::new("open_connections", "Open client connections.")
+            .expect("static metric definition (invariant)");
+        let subscriptions = IntGauge::new("open_subscriptions", "Open topic subscriptions.")
+            .expect("static metric definition (invariant)");
+        for collector in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(denials.clone()),
+            Box::new(latency.clone()),
+            Box::new(backend_errors.clone()),
+            Box::new(hits.clone()),
+            Box::new(misses.clone()),
+            Box::new(connections.clone()),
+            Box::new(subscriptions.clone()),
+        ] {
+            registry
+                .register(collector)
+                .expect("each metric is registered once (invariant)");
+        }
+        Metrics {
+            registry,
+            requests,
+            denials,
+            latency,
+            backend_errors,
+            verification_cache_hits: hits,
+            verification_cache_misses: misses,
+            open_connections: connections,
+            open_subscriptions: subscriptions,
+        }
+    }
+
+    /// Records one finished request.
+    pub fn request(&self, front: &str, kind: &str, outcome: Outcome, elapsed: Duration) {
+        self.requests
+            .with_label_values(&[front, kind, outcome.as_str()])
+            .inc();
+        self.latency
+            .with_label_values(&[front, kind])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Records a refusal (authentication or authorization) by reason.
+    pub fn deny(&self, reason: &str, kind: &str) {
+        self.denials.with_label_values(&[reason, kind]).inc();
+    }
+
+    pub fn backend_error(&self, kind: OperationKind) {
+        self.backend_errors.with_label_values(&[kind.name()]).inc();
+    }
+
+    /// Brings the verification-cache counters up to the authenticator's totals.
+    pub fn sync_verification_cache(&self, hits: u64, misses: u64) {
+        for (counter, total) in [
+            (&self.verification_cache_hits, hits),
+            (&self.verification_cache_misses, misses),
+        ] {
+            let delta = total.saturating_sub(counter.get());
+            counter.inc_by(delta);
+        }
+    }
+
+    /// Counts an open connection until the returned guard is dropped.
+    pub fn connection(&self) -> Held {
+        self.open_connections.inc();
+        Held(self.open_connections.clone())
+    }
+
+    /// Counts an open subscription until the returned guard is dropped.
+    pub fn subscription(&self) -> Held {
+        self.open_subscriptions.inc();
+        Held(self.open_subscriptions.clone())
+    }
+
+    /// Subscriptions open now.
+    pub fn open_subscriptions(&self) -> i64 {
+        self.open_subscriptions.get()
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        // Encoding into a Vec cannot fail for well-formed families (invariant).
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        out
+    }
+}

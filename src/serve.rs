@@ -1,0 +1,160 @@
+//! `scopegate serve`: build the app from a config (or the dev defaults), bind,
+//! say where it listens, and run until SIGTERM or SIGINT.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::app::App;
+use crate::config::{Config, ServerLimits};
+use crate::scope::json;
+use crate::token::{self, AuthPolicy, CredentialKind, KeyRing, MintRequest, Origin, RingKey};
+
+/// The cache `serve --dev` creates.
+pub const DEV_CACHE: &str = "default-cache";
+
+/// Runs the gateway; returns when it has shut down.
+pub fn serve(config: Option<&Path>, dev: bool) -> Result<(), String> {
+    init_logging();
+    let (config, dev_credential) = if dev {
+        let (config, credential) = dev_config(std::env::vars())?;
+        (config, Some(credential))
+    } else {
+        let path = config.ok_or("give --config FILE or --dev")?;
+        (
+            Config::load(path).map_err(|e| format!("{}: {}", path.display(), e.0.join("; ")))?,
+            None,
+        )
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let tls = config.tls.as_ref().map(crate::server::load_tls).transpose()?;
+        let listener = bind(config.listen, "server.listen").await?;
+        let admin = bind(config.admin_listen, "admin.listen").await?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let (main_addr, admin_addr) = (local(&listener), local(&admin));
+        println!(
+            "scopegate listening on {scheme}://{main_addr} (HTTP API and gRPC), admin on http://{admin_addr}"
+        );
+        if let Some(credential) = dev_credential {
+            print_dev_banner(&credential, main_addr);
+        }
+        let app = App::new(config);
+        tracing::info!(%main_addr, %admin_addr, "serving");
+        crate::server::run(app, listener, admin, tls, shutdown_signal()).await;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+async fn bind(addr: SocketAddr, name: &str) -> Result<TcpListener, String> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} ({name}): {e}"))
+}
+
+fn local(listener: &TcpListener) -> SocketAddr {
+    listener
+        .local_addr()
+        .expect("a bound listener has an address (invariant)")
+}
+
+/// The zero-setup configuration: memory backend, `default-cache`, an ephemeral
+/// HS256 key, 127.0.0.1:8080 and :9090 (or `SCOPEGATE_SERVER_LISTEN` and
+/// `SCOPEGATE_ADMIN_LISTEN`). Returns it with a superuser credential.
+pub fn dev_config(
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(Config, String), String> {
+    let mut listen: SocketAddr = ([127, 0, 0, 1], 8080).into();
+    let mut admin_listen: SocketAddr = ([127, 0, 0, 1], 9090).into();
+    for (name, value) in env {
+        let slot = match name.as_str() {
+            "SCOPEGATE_SERVER_LISTEN" => &mut listen,
+            "SCOPEGATE_ADMIN_LISTEN" => &mut admin_listen,
+            _ => continue,
+        };
+        *slot = value
+            .parse()
+            .map_err(|_| format!("{name} `{value}` is not an address like 127.0.0.1:8080"))?;
+    }
+    let token::GeneratedKey::Secret(secret) = token::generate(token::Algorithm::HS256)? else {
+        unreachable!("HS256 yields a secret")
+    };
+    let key = RingKey::hs256("dev", secret.as_bytes()).map_err(|e| e.to_string())?;
+    let keys = Arc::new(KeyRing::new(vec![key], Some("dev")).map_err(|e| e.to_string())?);
+    let config = Config {
+        listen,
+        endpoint: "localhost".into(),
+        admin_listen,
+        server: ServerLimits::default(),
+        tls: None,
+        keys: Arc::clone(&keys),
+        auth: AuthPolicy::default(),
+        backend: Default::default(),
+        caches: vec![DEV_CACHE.into()],
+    };
+    let request = MintRequest {
+        scope: &json::superuser(),
+        kind: CredentialKind::ApiKey,
+        ttl_secs: None,
+        token_id: None,
+        subject: "dev",
+        origin: Origin::Cli,
+    };
+    let minted = token::mint(
+        &keys,
+        &config.auth,
+        &config.endpoint,
+        &request,
+        token::unix_now(),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok((config, minted.envelope))
+}
+
+fn print_dev_banner(credential: &str, addr: SocketAddr) {
+    println!(
+        "dev mode: memory backend, cache `{DEV_CACHE}`, an ephemeral signing key (credentials die with this process)\n\
+         superuser credential:\n{credential}\n\
+         try:\n  curl -X PUT -H 'Authorization: {credential}' --data world 'http://{addr}/cache/{DEV_CACHE}?key=hello&ttl_seconds=300'\n\
+         \x20 curl -H 'Authorization: {credential}' 'http://{addr}/cache/{DEV_CACHE}?key=hello'"
+    );
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutdown signal received");
+}
+
+/// Logs go to stderr; `SCOPEGATE_LOG` sets the filter (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SCOPEGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

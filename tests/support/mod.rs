@@ -2,6 +2,8 @@
 //! minting helpers, and a raw signer for hand-made (hostile) tokens.
 #![allow(dead_code)]
 
+pub mod server;
+
 use std::sync::Arc;
 
 use base64::Engine;

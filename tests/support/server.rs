@@ -1,0 +1,274 @@
+//! A real scopegate server on 127.0.0.1:0, and a real HTTP client (hyper) to call it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use scopegate::app::App;
+use scopegate::config::Config;
+use scopegate::scope::json;
+use scopegate::token::{self, CredentialKind, KeyRing, MintRequest, Origin};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub admin: SocketAddr,
+    pub app: Arc<App>,
+    pub keys: Arc<KeyRing>,
+    /// A superuser API key (envelope).
+    pub superuser: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    pub task: Option<JoinHandle<()>>,
+}
+
+/// Starts the dev configuration on ephemeral ports; `adjust` may change it first.
+pub async fn start(adjust: impl FnOnce(&mut Config)) -> Server {
+    let env = [
+        (
+            "SCOPEGATE_SERVER_LISTEN".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        ),
+        (
+            "SCOPEGATE_ADMIN_LISTEN".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        ),
+    ];
+    let (mut config, superuser) = scopegate::serve::dev_config(env).unwrap();
+    adjust(&mut config);
+    start_with(config, superuser, None).await
+}
+
+pub async fn start_with(
+    config: Config,
+    superuser: String,
+    tls: Option<scopegate::server::TlsAcceptor>,
+) -> Server {
+    let listener = TcpListener::bind(config.listen).await.unwrap();
+    let admin = TcpListener::bind(config.admin_listen).await.unwrap();
+    let (addr, admin_addr) = (listener.local_addr().unwrap(), admin.local_addr().unwrap());
+    let keys = Arc::clone(&config.keys);
+    let app = App::new(config);
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(scopegate::server::run(
+        Arc::clone(&app),
+        listener,
+        admin,
+        tls,
+        async {
+            let _ = rx.await;
+        },
+    ));
+    Server {
+        addr,
+        admin: admin_addr,
+        app,
+        keys,
+        superuser,
+        shutdown: Some(tx),
+        task: Some(task),
+    }
+}
+
+impl Server {
+    /// Mints a credential with this server's key.
+    pub fn mint(&self, scope: &str, disposable: bool, ttl: Option<u64>) -> String {
+        let permissions = json::parse(scope).unwrap();
+        let request = MintRequest {
+            scope: &permissions,
+            kind: if disposable {
+                CredentialKind::Disposable
+            } else {
+                CredentialKind::ApiKey
+            },
+            ttl_secs: ttl,
+            token_id: Some("tok-7"),
+            subject: "tester",
+            origin: Origin::Api,
+        };
+        let policy = self.app.auth.policy();
+        token::mint(&self.keys, policy, "localhost", &request, token::unix_now())
+            .unwrap()
+            .envelope
+    }
+
+    /// Starts a graceful shutdown (as SIGTERM does).
+    pub fn shut_down(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    pub async fn get(&self, path: &str, credential: Option<&str>) -> Reply {
+        let headers: Vec<(&str, &str)> = credential
+            .map(|c| ("authorization", c))
+            .into_iter()
+            .collect();
+        send(self.addr, "GET", path, &headers, Bytes::new()).await
+    }
+
+    pub async fn put(&self, path: &str, credential: &str, body: &[u8]) -> Reply {
+        send(
+            self.addr,
+            "PUT",
+            path,
+            &[("authorization", credential)],
+            Bytes::copy_from_slice(body),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str, credential: &str) -> Reply {
+        send(
+            self.addr,
+            "DELETE",
+            path,
+            &[("authorization", credential)],
+            Bytes::new(),
+        )
+        .await
+    }
+
+    pub async fn publish(&self, path: &str, credential: &str, text: &str) -> Reply {
+        let headers = [
+            ("authorization", credential),
+            ("content-type", "text/plain"),
+        ];
+        send(
+            self.addr,
+            "POST",
+            path,
+            &headers,
+            Bytes::copy_from_slice(text.as_bytes()),
+        )
+        .await
+    }
+
+    /// The admin port's /metrics text.
+    pub async fn metrics(&self) -> String {
+        String::from_utf8(
+            send(self.admin, "GET", "/metrics", &[], Bytes::new())
+                .await
+                .body
+                .to_vec(),
+        )
+        .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shut_down();
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// A response: status, headers, whole body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// The JSON error code of the body.
+    pub fn code(&self) -> String {
+        let json: serde_json::Value = serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {:?}", self.body));
+        json["code"].as_str().unwrap_or_default().to_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection, bounded by 30 s.
+pub async fn send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Reply {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let request = build(method, &format!("http://{addr}{path}"), headers, body);
+    finish(
+        tokio::time::timeout(Duration::from_secs(30), sender.send_request(request))
+            .await
+            .expect("no hang")
+            .unwrap(),
+    )
+    .await
+}
+
+/// One HTTP/2 request (prior knowledge, or over `io` from TLS).
+pub async fn send_h2<I>(
+    io: I,
+    authority: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Reply
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(io))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let request = build(
+        method,
+        &format!("http://{authority}{path}"),
+        headers,
+        Bytes::new(),
+    );
+    finish(sender.send_request(request).await.unwrap()).await
+}
+
+fn build(
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> http::Request<Full<Bytes>> {
+    let mut request = http::Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(Full::new(body)).unwrap()
+}
+
+async fn finish(response: http::Response<hyper::body::Incoming>) -> Reply {
+    let (parts, body) = response.into_parts();
+    Reply {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: body.collect().await.unwrap().to_bytes(),
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn enc(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

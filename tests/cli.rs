@@ -339,3 +339,58 @@ name = "x"
         "unknown field `port`",
     );
 }
+
+/// Starts `scopegate serve` with `args` on ephemeral ports and returns the
+/// child and the first line it printed.
+fn spawn_serve(args: &[&str], dir: &Path) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scopegate"))
+        .args(args)
+        .current_dir(dir)
+        .env("SCOPEGATE_SERVER_LISTEN", "127.0.0.1:0")
+        .env("SCOPEGATE_ADMIN_LISTEN", "127.0.0.1:0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    (child, first)
+}
+
+fn terminate(child: &mut std::process::Child) -> Option<i32> {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    panic!("serve did not exit within 10 s of SIGTERM");
+}
+
+#[test]
+fn serve_prints_where_it_listens_and_exits_0_on_sigterm() {
+    let dir = workspace();
+    for args in [
+        &["serve", "--dev"][..],
+        &["serve", "--config", "config.toml"][..],
+    ] {
+        let (mut child, first) = spawn_serve(args, dir.path());
+        assert!(
+            first.starts_with("scopegate listening on http://127.0.0.1:"),
+            "{args:?}: {first}"
+        );
+        assert!(first.contains("admin on http://127.0.0.1:"), "{first}");
+        assert_eq!(terminate(&mut child), Some(0), "{args:?}");
+    }
+    let out = scopegate(&["serve"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "serve needs --config or --dev");
+}

@@ -3,10 +3,13 @@
 //! # The path every request takes
 //!
 //! ```text
-//! classify:      request -> Operation {kind, cache, keys | topic}        operation.rs (pure)
-//! authenticate:  credential -> Verified {claims, CompiledScope}          token/ (moka cache; miss = verify)
-//! authorize:     (CompiledScope, Operation) -> Permit | Denial           scope/ (pure, allocation-free)
-//! error mapping: AuthError / Denial / ... -> ErrorCode                   error.rs (one place)
+//! accept:        TCP (+ TLS under a timeout), connection cap           server/
+//! front:         HTTP API, or gRPC by content-type, on one port         api/
+//! classify:      request -> Operation {kind, cache, keys | topic}       operation.rs (pure)
+//! authenticate:  credential -> Verified {claims, CompiledScope}         token/ (moka cache; miss = verify)
+//! authorize:     (CompiledScope, Operation) -> Permit | Denial          scope/ (pure, allocation-free)
+//! backend:       (Permit, request) -> response                          backend/ (memory)
+//! error mapping: AuthError / Denial / BackendError -> ApiError -> status + JSON   error.rs
 //! ```
 //!
 //! # Layout
@@ -14,11 +17,16 @@
 //! - [`token`]: envelope and JWT codec, key ring, verification (SPEC 2.2) with its
 //!   cache, revocation list, minting (SPEC 3.3, 7).
 //! - [`scope`]: scope compilation and the one authorizer (SPEC 3).
-//! - [`config`]: `config.toml` -> validated [`config::Config`] (SPEC 9).
-//! - [`cli`]: `keygen`, `token mint`, `token inspect`, `check-config`.
-//! - [`error`]: failure -> client-visible error code (SPEC 4).
-//!
-//! The gateway's listeners, fronts and backends are not built yet (see the README's status).
+//! - [`api`]: the fronts; [`api::http`] is Momento's HTTP API (SPEC 5). The gRPC
+//!   front answers UNIMPLEMENTED until it is built.
+//! - [`backend`]: `CacheBackend` / `TopicBackend` traits taking a `Permit`;
+//!   [`backend::memory`] is the embedded store with topics (SPEC 6).
+//! - [`server`]: listener, TLS, limits, graceful shutdown; [`admin`]: `/metrics`,
+//!   `/livez`, `/readyz`; [`metrics`]: the typed Prometheus registry.
+//! - [`app`]: the per-process state every request shares.
+//! - [`config`]: `config.toml` (+ `SCOPEGATE_*` overrides) -> validated [`config::Config`].
+//! - [`cli`] and [`serve`]: `serve`, `keygen`, `token mint`, `token inspect`, `check-config`.
+//! - [`error`]: failure -> client-visible error code and HTTP status (SPEC 4).
 
 pub mod admin;
 pub mod api;

@@ -7,6 +7,11 @@
 //! - `urls CONFIG BASE_URL COUNT SCOPE_JSON`: prints COUNT URLs, each with a
 //!   freshly minted credential in `token=`, so every request is a cold
 //!   verification.
+//! - `verify-loop cold|warm N`: verifies one HS256 token N times, cold
+//!   (`verify_at` + authorize) or warm (cache hit + authorize). Run under
+//!   `valgrind --tool=callgrind` at N and 2N: the difference in instructions,
+//!   divided by N, is a per-operation cost that other load on the machine
+//!   cannot disturb.
 
 use std::convert::Infallible;
 use std::path::Path;
@@ -25,6 +30,7 @@ fn main() {
     let result = match args.get(1).map(String::as_str) {
         Some("baseline") if args.len() == 4 => baseline(&args[2], &args[3]),
         Some("urls") if args.len() == 6 => urls(&args[2], &args[3], &args[4], &args[5]),
+        Some("verify-loop") if args.len() == 4 => verify_loop(&args[2], &args[3]),
         _ => Err(
             "usage: bench_tools baseline ADDR FILE | urls CONFIG BASE_URL COUNT SCOPE_JSON".into(),
         ),
@@ -95,5 +101,53 @@ fn urls(config: &str, base: &str, count: &str, scope: &str) -> Result<(), String
         out.push_str(&format!("{base}{separator}token={}\n", minted.jwt));
     }
     print!("{out}");
+    Ok(())
+}
+
+fn verify_loop(mode: &str, count: &str) -> Result<(), String> {
+    use scopegate::operation::{Operation, OperationKind};
+    use scopegate::token::{AuthPolicy, Authenticator, KeyRing, RevocationList, RingKey};
+    use std::hint::black_box;
+    use std::sync::Arc;
+    let count: u64 = count.parse().map_err(|_| "N must be a number")?;
+    let key =
+        RingKey::hs256("k1", b"0123456789abcdef0123456789abcdef").map_err(|e| e.to_string())?;
+    let ring = Arc::new(KeyRing::new(vec![key], Some("k1")).map_err(|e| e.to_string())?);
+    let policy = AuthPolicy::default();
+    let scope = json::parse(
+        r#"{"permissions":[{"role":"readwrite","cache":"cache","item":{"keyPrefix":"prefix/"}}]}"#,
+    )?;
+    let now = token::unix_now();
+    let request = MintRequest {
+        scope: &scope,
+        kind: CredentialKind::Disposable,
+        ttl_secs: Some(3600),
+        token_id: Some("bench"),
+        subject: "bench",
+        origin: Origin::Api,
+    };
+    let jwt = token::mint(&ring, &policy, "localhost", &request, now)
+        .map_err(|e| e.to_string())?
+        .jwt;
+    let auth = Authenticator::new(ring, policy, Arc::new(RevocationList::default()));
+    let op = Operation::key(OperationKind::Get, "cache", b"prefix/key");
+    auth.authenticate_at(&jwt, now).map_err(|e| e.to_string())?;
+    for _ in 0..count {
+        let verified = match mode {
+            "cold" => Arc::new(
+                auth.verify_at(black_box(&jwt), now)
+                    .map_err(|e| e.to_string())?,
+            ),
+            _ => auth
+                .authenticate_at(black_box(&jwt), now)
+                .map_err(|e| e.to_string())?,
+        };
+        black_box(
+            verified
+                .scope
+                .authorize(black_box(&op))
+                .map_err(|e| e.to_string())?,
+        );
+    }
     Ok(())
 }

@@ -139,7 +139,7 @@ pub struct Authenticator {
     ring: Arc<KeyRing>,
     policy: AuthPolicy,
     revocations: Arc<RevocationList>,
-    cache: Cache<Box<str>, Arc<Verified>>,
+    cache: Cache<Box<str>, Arc<Verified>, ahash::RandomState>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -163,10 +163,12 @@ impl moka::Expiry<Box<str>, Arc<Verified>> for UntilExpiry {
 
 impl Authenticator {
     pub fn new(ring: Arc<KeyRing>, policy: AuthPolicy, revocations: Arc<RevocationList>) -> Self {
+        // ahash's RandomState is seeded per process: credentials are
+        // attacker-chosen, so the hash must not be predictable.
         let cache = Cache::builder()
             .max_capacity(policy.cache_entries)
             .expire_after(UntilExpiry(policy.cache_ttl))
-            .build();
+            .build_with_hasher(ahash::RandomState::new());
         Authenticator {
             ring,
             policy,

@@ -20,6 +20,8 @@ pub enum ErrorCode {
     TimeoutError,
     LimitExceededError,
     InternalServerError,
+    /// An RPC that is classified and authorized but not served by this build.
+    Unimplemented,
 }
 
 impl ErrorCode {
@@ -34,6 +36,22 @@ impl ErrorCode {
             ErrorCode::TimeoutError => "TIMEOUT_ERROR",
             ErrorCode::LimitExceededError => "LIMIT_EXCEEDED_ERROR",
             ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
+            ErrorCode::Unimplemented => "UNIMPLEMENTED",
+        }
+    }
+
+    /// The gRPC status code (SPEC 4).
+    pub const fn grpc_code(self) -> tonic::Code {
+        match self {
+            ErrorCode::AuthenticationError => tonic::Code::Unauthenticated,
+            ErrorCode::PermissionError => tonic::Code::PermissionDenied,
+            ErrorCode::InvalidArgumentError => tonic::Code::InvalidArgument,
+            ErrorCode::NotFoundError => tonic::Code::NotFound,
+            ErrorCode::ServerUnavailable => tonic::Code::Unavailable,
+            ErrorCode::TimeoutError => tonic::Code::DeadlineExceeded,
+            ErrorCode::LimitExceededError => tonic::Code::ResourceExhausted,
+            ErrorCode::InternalServerError => tonic::Code::Internal,
+            ErrorCode::Unimplemented => tonic::Code::Unimplemented,
         }
     }
 
@@ -48,6 +66,7 @@ impl ErrorCode {
             ErrorCode::TimeoutError => 504,
             ErrorCode::LimitExceededError => 429,
             ErrorCode::InternalServerError => 500,
+            ErrorCode::Unimplemented => 501,
         }
     }
 
@@ -62,6 +81,7 @@ impl ErrorCode {
             ErrorCode::TimeoutError => Outcome::Timeout,
             ErrorCode::LimitExceededError => Outcome::LimitExceeded,
             ErrorCode::InternalServerError => Outcome::Internal,
+            ErrorCode::Unimplemented => Outcome::Unimplemented,
         }
     }
 }
@@ -102,6 +122,11 @@ impl ApiError {
 
     pub fn status(&self) -> u16 {
         self.http_status.unwrap_or(self.code.http_status())
+    }
+
+    /// The gRPC form of this failure.
+    pub fn grpc_status(&self) -> tonic::Status {
+        tonic::Status::new(self.code.grpc_code(), self.message.clone())
     }
 }
 

@@ -47,6 +47,7 @@ pub enum Outcome {
     Unavailable,
     Timeout,
     Internal,
+    Unimplemented,
 }
 
 impl Outcome {
@@ -61,6 +62,7 @@ impl Outcome {
             Outcome::Unavailable => "unavailable",
             Outcome::Timeout => "timeout",
             Outcome::Internal => "internal",
+            Outcome::Unimplemented => "unimplemented",
         }
     }
 }

@@ -194,17 +194,18 @@ async fn http2_prior_knowledge_on_the_same_port() {
         (reply.status, reply.code()),
         (404, "NOT_FOUND_ERROR".into())
     );
-    // gRPC requests are routed to the gRPC front, not the HTTP API.
+    // gRPC requests are routed to the gRPC front, not the HTTP API: an RPC
+    // outside the classification table is refused before any service sees it.
     let stream = TcpStream::connect(s.addr).await.unwrap();
     let grpc = send_h2(
         stream,
         &s.addr.to_string(),
         "POST",
-        "/cache_client.Scs/Get",
+        "/leaderboard.Leaderboard/GetRank",
         &[("content-type", "application/grpc")],
     )
     .await;
-    assert_eq!(grpc.headers["grpc-status"], "12");
+    assert_eq!(grpc.headers["grpc-status"], "7", "PERMISSION_DENIED");
 }
 
 #[tokio::test]

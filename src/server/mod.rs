@@ -38,6 +38,7 @@ pub async fn run(
     let admin_task = tokio::spawn(crate::admin::run(Arc::clone(&app), admin));
     let graceful = GracefulShutdown::new();
     let builder = Arc::new(builder(&app));
+    let grpc = crate::api::grpc::Grpc::new(Arc::clone(&app));
     let slots = Arc::new(Semaphore::new(app.limits.max_connections));
     tokio::pin!(shutdown);
     loop {
@@ -63,17 +64,18 @@ pub async fn run(
         let builder = Arc::clone(&builder);
         let watcher = graceful.watcher();
         let tls = tls.clone();
+        let grpc = grpc.clone();
         tokio::spawn(async move {
             let _open = app.metrics.connection();
             match tls {
-                None => serve_connection(stream, app, &builder, watcher).await,
+                None => serve_connection(stream, app, grpc, &builder, watcher).await,
                 Some(acceptor) => {
                     let handshake = tokio::time::timeout(
                         app.limits.header_read_timeout,
                         acceptor.accept(stream),
                     );
                     if let Ok(Ok(stream)) = handshake.await {
-                        serve_connection(stream, app, &builder, watcher).await;
+                        serve_connection(stream, app, grpc, &builder, watcher).await;
                     }
                 }
             }
@@ -109,14 +111,15 @@ fn builder(app: &App) -> auto::Builder<TokioExecutor> {
 async fn serve_connection<I>(
     io: I,
     app: Arc<App>,
+    grpc: crate::api::grpc::Grpc,
     builder: &auto::Builder<TokioExecutor>,
     watcher: Watcher,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = service_fn(move |req| {
-        let app = Arc::clone(&app);
-        async move { Ok::<_, Infallible>(crate::api::handle(&app, req).await) }
+        let (app, grpc) = (Arc::clone(&app), grpc.clone());
+        async move { Ok::<_, Infallible>(crate::api::handle(&app, &grpc, req).await) }
     });
     let connection = builder.serve_connection(TokioIo::new(io), service);
     if let Err(e) = watcher.watch(connection).await {

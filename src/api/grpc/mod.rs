@@ -1,0 +1,132 @@
+//! The gRPC front: Momento's protocol, with momento-protos' tonic services.
+//!
+//! A request is classified by its path first: an RPC that is not in the table
+//! is refused with PERMISSION_DENIED and never reaches a service. Classified
+//! RPCs are dispatched to the generated tonic server of their service, whose
+//! methods take the same path as the HTTP API: credential -> authenticate ->
+//! authorize -> backend, failures mapped once by [`ApiError::grpc_status`].
+
+mod scs;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{HeaderValue, Request, Response, header};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use momento_protos::cache_client::scs_server::ScsServer;
+use tonic::codegen::Service;
+
+use super::ResponseBody;
+use crate::app::App;
+use crate::error::{ApiError, ErrorCode};
+use crate::operation::OperationKind;
+use crate::token::{AuthError, Verified};
+
+/// The gRPC services, built once per server.
+#[derive(Clone)]
+pub struct Grpc {
+    scs: ScsServer<scs::ScsFront>,
+}
+
+/// Headroom over the value limit for the rest of a message (key, TTL, framing).
+const MESSAGE_OVERHEAD: usize = 64 * 1024;
+
+impl Grpc {
+    pub fn new(app: Arc<App>) -> Self {
+        let max = app.limits.max_value_bytes + MESSAGE_OVERHEAD;
+        let scs = ScsServer::new(scs::ScsFront { app }).max_decoding_message_size(max);
+        Grpc { scs }
+    }
+
+    /// Serves one gRPC request.
+    pub async fn handle(&self, app: &App, req: Request<Incoming>) -> Response<ResponseBody> {
+        let Some(kind) = OperationKind::from_grpc_path(req.uri().path()) else {
+            let error = ApiError::new(ErrorCode::PermissionError, "this RPC is not served");
+            app.metrics.deny("unclassified_rpc", "unrouted");
+            app.metrics.request(
+                "grpc",
+                "unrouted",
+                error.code.outcome(),
+                std::time::Duration::ZERO,
+            );
+            return status_response(&error);
+        };
+        let response = if kind.route().starts_with("/cache_client.Scs/") {
+            let mut scs = self.scs.clone();
+            match scs.call(req).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        } else {
+            return status_response(&ApiError::new(
+                ErrorCode::Unimplemented,
+                "this service is not available in this build yet",
+            ));
+        };
+        response.map(|body| body.map_err(Into::into).boxed_unsync())
+    }
+}
+
+/// A trailers-only gRPC response carrying `error`.
+pub fn status_response(error: &ApiError) -> Response<ResponseBody> {
+    let mut response = error.grpc_status().into_http::<ResponseBody>();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/grpc"),
+    );
+    response
+}
+
+/// The caller's verified credential, from the `authorization` metadata (the
+/// inner JWT, or the envelope).
+fn caller<T>(app: &App, request: &tonic::Request<T>) -> Result<Arc<Verified>, ApiError> {
+    let value = request
+        .metadata()
+        .get("authorization")
+        .ok_or(AuthError::Missing)?;
+    let text = value
+        .to_str()
+        .map_err(|_| AuthError::Malformed("credential is not text"))?;
+    Ok(app.auth.authenticate(text.trim())?)
+}
+
+/// The cache named by the `cache` metadata of a `cache_client.Scs` call.
+fn cache_name<T>(request: &tonic::Request<T>) -> Result<String, ApiError> {
+    match request.metadata().get("cache").map(|v| v.to_str()) {
+        Some(Ok(name)) if !name.is_empty() => Ok(name.to_owned()),
+        Some(Err(_)) => Err(ApiError::invalid("the cache metadata is not text")),
+        _ => Err(ApiError::invalid("the `cache` metadata header is required")),
+    }
+}
+
+/// Runs one RPC body: records its outcome and latency, and maps its failure.
+async fn observe<T>(
+    app: &App,
+    kind: OperationKind,
+    work: impl Future<Output = Result<T, ApiError>>,
+) -> Result<tonic::Response<T>, tonic::Status> {
+    let started = Instant::now();
+    let result = work.await;
+    let outcome = match &result {
+        Ok(_) => crate::metrics::Outcome::Ok,
+        Err(error) => {
+            if let Some(reason) = error.denial_reason {
+                app.metrics.deny(reason, kind.name());
+            }
+            if matches!(
+                error.code,
+                ErrorCode::ServerUnavailable | ErrorCode::TimeoutError
+            ) {
+                app.metrics.backend_error(kind);
+            }
+            error.code.outcome()
+        }
+    };
+    app.metrics
+        .request("grpc", kind.name(), outcome, started.elapsed());
+    result
+        .map(tonic::Response::new)
+        .map_err(|e| e.grpc_status())
+}

@@ -1,0 +1,315 @@
+//! `cache_client.Scs`: scalar cache RPCs over the memory backend.
+//!
+//! Served: Get, Set, Delete, KeysExist, GetBatch, SetBatch. Every other RPC of
+//! the service is classified and authorized like the rest, then answers
+//! UNIMPLEMENTED: authorization always comes first, so the answer never tells a
+//! caller anything its scope does not cover.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use momento_protos::cache_client::scs_server::Scs;
+use momento_protos::cache_client::*;
+use tonic::codegen::tokio_stream::{self, Stream};
+use tonic::{Request, Response, Status};
+
+use super::{cache_name, caller, observe};
+use crate::app::App;
+use crate::backend::CacheBackend;
+use crate::error::{ApiError, ErrorCode};
+use crate::operation::{Keys, Operation, OperationKind, SourceKeys, Target};
+use crate::scope::Permit;
+
+pub struct ScsFront {
+    pub app: Arc<App>,
+}
+
+type Streamed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+impl ScsFront {
+    /// Authenticates the caller and authorizes `target` in the `cache` metadata's cache.
+    fn permit<T>(
+        &self,
+        request: &Request<T>,
+        kind: OperationKind,
+        keys: impl FnOnce(&T) -> Target<'_>,
+    ) -> Result<(Permit, String), ApiError> {
+        let cache = cache_name(request)?;
+        let verified = caller(&self.app, request)?;
+        let op = Operation {
+            kind,
+            cache: &cache,
+            target: keys(request.get_ref()),
+        };
+        let permit = verified.scope.authorize(&op)?;
+        Ok((permit, cache))
+    }
+
+    fn ttl(&self, milliseconds: u64) -> Result<Duration, ApiError> {
+        const MAX_TTL_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
+        match milliseconds {
+            0 => Err(ApiError::invalid("ttl_milliseconds must be greater than 0")),
+            ms if ms > MAX_TTL_MS => Err(ApiError::invalid("ttl_milliseconds is over ten years")),
+            ms => Ok(Duration::from_millis(ms)),
+        }
+    }
+
+    fn check_value(&self, value: &[u8]) -> Result<(), ApiError> {
+        let max = self.app.limits.max_value_bytes;
+        if value.len() > max {
+            return Err(ApiError::new(
+                ErrorCode::LimitExceededError,
+                format!("the value is larger than the limit of {max} bytes"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn not_served() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unimplemented,
+        "this RPC is not available in this build yet",
+    )
+}
+
+fn one(key: &[u8]) -> Target<'_> {
+    Target::Keys(Keys::One(key))
+}
+
+/// RPCs that are classified and authorized, then answer UNIMPLEMENTED.
+///
+/// `#[async_trait]` does not see methods a macro expands to, so these are
+/// written in its expanded form: a boxed, `Send` future.
+macro_rules! authorized_not_served {
+    ($($method:ident($request:ty) -> $response:ty = $kind:ident, $field:ident;)+) => {
+        $(
+            fn $method<'life0, 'async_trait>(
+                &'life0 self,
+                request: Request<$request>,
+            ) -> Pin<Box<dyn Future<Output = Result<Response<$response>, Status>> + Send + 'async_trait>>
+            where
+                'life0: 'async_trait,
+                Self: 'async_trait,
+            {
+                Box::pin(async move {
+                    observe(&self.app, OperationKind::$kind, async {
+                        self.permit(&request, OperationKind::$kind, |r| one(&r.$field))?;
+                        Err(not_served())
+                    })
+                    .await
+                })
+            }
+        )+
+    };
+}
+
+#[tonic::async_trait]
+impl Scs for ScsFront {
+    async fn get(&self, request: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {
+        observe(&self.app, OperationKind::Get, async {
+            let (permit, cache) =
+                self.permit(&request, OperationKind::Get, |r| one(&r.cache_key))?;
+            let value = self
+                .app
+                .backend
+                .get(&permit, &cache, &request.get_ref().cache_key)
+                .await?;
+            Ok(match value {
+                Some(body) => GetResponse {
+                    result: ECacheResult::Hit as i32,
+                    cache_body: body.to_vec(),
+                    message: String::new(),
+                },
+                None => GetResponse {
+                    result: ECacheResult::Miss as i32,
+                    ..Default::default()
+                },
+            })
+        })
+        .await
+    }
+
+    async fn set(&self, request: Request<SetRequest>) -> Result<Response<SetResponse>, Status> {
+        observe(&self.app, OperationKind::Set, async {
+            let (permit, cache) =
+                self.permit(&request, OperationKind::Set, |r| one(&r.cache_key))?;
+            let r = request.get_ref();
+            let ttl = self.ttl(r.ttl_milliseconds)?;
+            self.check_value(&r.cache_body)?;
+            let value = bytes::Bytes::copy_from_slice(&r.cache_body);
+            self.app
+                .backend
+                .set(&permit, &cache, &r.cache_key, value, ttl)
+                .await?;
+            Ok(SetResponse {
+                result: ECacheResult::Ok as i32,
+                message: String::new(),
+            })
+        })
+        .await
+    }
+
+    async fn delete(
+        &self,
+        request: Request<DeleteRequest>,
+    ) -> Result<Response<DeleteResponse>, Status> {
+        observe(&self.app, OperationKind::Delete, async {
+            let (permit, cache) =
+                self.permit(&request, OperationKind::Delete, |r| one(&r.cache_key))?;
+            self.app
+                .backend
+                .delete(&permit, &cache, &request.get_ref().cache_key)
+                .await?;
+            Ok(DeleteResponse {})
+        })
+        .await
+    }
+
+    async fn keys_exist(
+        &self,
+        request: Request<KeysExistRequest>,
+    ) -> Result<Response<KeysExistResponse>, Status> {
+        observe(&self.app, OperationKind::KeysExist, async {
+            let (permit, cache) = self.permit(&request, OperationKind::KeysExist, |r| {
+                Target::Keys(Keys::List(&r.cache_keys))
+            })?;
+            let mut exists = Vec::with_capacity(request.get_ref().cache_keys.len());
+            for key in &request.get_ref().cache_keys {
+                exists.push(self.app.backend.get(&permit, &cache, key).await?.is_some());
+            }
+            Ok(KeysExistResponse { exists })
+        })
+        .await
+    }
+
+    type GetBatchStream = Streamed<GetResponse>;
+
+    async fn get_batch(
+        &self,
+        request: Request<GetBatchRequest>,
+    ) -> Result<Response<Self::GetBatchStream>, Status> {
+        observe(&self.app, OperationKind::GetBatch, async {
+            let (permit, cache) = self.permit(&request, OperationKind::GetBatch, |r| {
+                Target::Keys(Keys::Gets(&r.items))
+            })?;
+            let mut responses = Vec::with_capacity(request.get_ref().items.len());
+            for item in &request.get_ref().items {
+                let response = match self
+                    .app
+                    .backend
+                    .get(&permit, &cache, &item.cache_key)
+                    .await?
+                {
+                    Some(body) => GetResponse {
+                        result: ECacheResult::Hit as i32,
+                        cache_body: body.to_vec(),
+                        message: String::new(),
+                    },
+                    None => GetResponse {
+                        result: ECacheResult::Miss as i32,
+                        ..Default::default()
+                    },
+                };
+                responses.push(Ok(response));
+            }
+            Ok(Box::pin(tokio_stream::iter(responses)) as Self::GetBatchStream)
+        })
+        .await
+    }
+
+    type SetBatchStream = Streamed<SetResponse>;
+
+    async fn set_batch(
+        &self,
+        request: Request<SetBatchRequest>,
+    ) -> Result<Response<Self::SetBatchStream>, Status> {
+        observe(&self.app, OperationKind::SetBatch, async {
+            let (permit, cache) = self.permit(&request, OperationKind::SetBatch, |r| {
+                Target::Keys(Keys::Sets(&r.items))
+            })?;
+            // Validate every item before writing any: nothing is half-written.
+            let items = &request.get_ref().items;
+            let mut ttls = Vec::with_capacity(items.len());
+            for item in items {
+                ttls.push(self.ttl(item.ttl_milliseconds)?);
+                self.check_value(&item.cache_body)?;
+            }
+            let mut responses = Vec::with_capacity(items.len());
+            for (item, ttl) in items.iter().zip(ttls) {
+                let value = bytes::Bytes::copy_from_slice(&item.cache_body);
+                self.app
+                    .backend
+                    .set(&permit, &cache, &item.cache_key, value, ttl)
+                    .await?;
+                responses.push(Ok(SetResponse {
+                    result: ECacheResult::Ok as i32,
+                    message: String::new(),
+                }));
+            }
+            Ok(Box::pin(tokio_stream::iter(responses)) as Self::SetBatchStream)
+        })
+        .await
+    }
+
+    async fn sorted_set_union_store(
+        &self,
+        request: Request<SortedSetUnionStoreRequest>,
+    ) -> Result<Response<SortedSetUnionStoreResponse>, Status> {
+        observe(&self.app, OperationKind::SortedSetUnionStore, async {
+            self.permit(&request, OperationKind::SortedSetUnionStore, |r| {
+                Target::Union {
+                    destination: &r.set_name,
+                    sources: SourceKeys(&r.sources),
+                }
+            })?;
+            Err(not_served())
+        })
+        .await
+    }
+
+    authorized_not_served! {
+        get_with_hash(GetWithHashRequest) -> GetWithHashResponse = GetWithHash, cache_key;
+        set_if(SetIfRequest) -> SetIfResponse = SetIf, cache_key;
+        set_if_hash(SetIfHashRequest) -> SetIfHashResponse = SetIfHash, cache_key;
+        set_if_not_exists(SetIfNotExistsRequest) -> SetIfNotExistsResponse = SetIfNotExists, cache_key;
+        increment(IncrementRequest) -> IncrementResponse = Increment, cache_key;
+        update_ttl(UpdateTtlRequest) -> UpdateTtlResponse = UpdateTtl, cache_key;
+        item_get_ttl(ItemGetTtlRequest) -> ItemGetTtlResponse = ItemGetTtl, cache_key;
+        item_get_type(ItemGetTypeRequest) -> ItemGetTypeResponse = ItemGetType, cache_key;
+        dictionary_get(DictionaryGetRequest) -> DictionaryGetResponse = DictionaryGet, dictionary_name;
+        dictionary_fetch(DictionaryFetchRequest) -> DictionaryFetchResponse = DictionaryFetch, dictionary_name;
+        dictionary_set(DictionarySetRequest) -> DictionarySetResponse = DictionarySet, dictionary_name;
+        dictionary_increment(DictionaryIncrementRequest) -> DictionaryIncrementResponse = DictionaryIncrement, dictionary_name;
+        dictionary_delete(DictionaryDeleteRequest) -> DictionaryDeleteResponse = DictionaryDelete, dictionary_name;
+        dictionary_length(DictionaryLengthRequest) -> DictionaryLengthResponse = DictionaryLength, dictionary_name;
+        set_fetch(SetFetchRequest) -> SetFetchResponse = SetFetch, set_name;
+        set_sample(SetSampleRequest) -> SetSampleResponse = SetSample, set_name;
+        set_union(SetUnionRequest) -> SetUnionResponse = SetUnion, set_name;
+        set_difference(SetDifferenceRequest) -> SetDifferenceResponse = SetDifference, set_name;
+        set_contains(SetContainsRequest) -> SetContainsResponse = SetContains, set_name;
+        set_length(SetLengthRequest) -> SetLengthResponse = SetLength, set_name;
+        set_pop(SetPopRequest) -> SetPopResponse = SetPop, set_name;
+        list_push_front(ListPushFrontRequest) -> ListPushFrontResponse = ListPushFront, list_name;
+        list_push_back(ListPushBackRequest) -> ListPushBackResponse = ListPushBack, list_name;
+        list_pop_front(ListPopFrontRequest) -> ListPopFrontResponse = ListPopFront, list_name;
+        list_pop_back(ListPopBackRequest) -> ListPopBackResponse = ListPopBack, list_name;
+        list_erase(ListEraseRequest) -> ListEraseResponse = ListErase, list_name;
+        list_remove(ListRemoveRequest) -> ListRemoveResponse = ListRemove, list_name;
+        list_fetch(ListFetchRequest) -> ListFetchResponse = ListFetch, list_name;
+        list_length(ListLengthRequest) -> ListLengthResponse = ListLength, list_name;
+        list_concatenate_front(ListConcatenateFrontRequest) -> ListConcatenateFrontResponse = ListConcatenateFront, list_name;
+        list_concatenate_back(ListConcatenateBackRequest) -> ListConcatenateBackResponse = ListConcatenateBack, list_name;
+        list_retain(ListRetainRequest) -> ListRetainResponse = ListRetain, list_name;
+        sorted_set_put(SortedSetPutRequest) -> SortedSetPutResponse = SortedSetPut, set_name;
+        sorted_set_fetch(SortedSetFetchRequest) -> SortedSetFetchResponse = SortedSetFetch, set_name;
+        sorted_set_get_score(SortedSetGetScoreRequest) -> SortedSetGetScoreResponse = SortedSetGetScore, set_name;
+        sorted_set_remove(SortedSetRemoveRequest) -> SortedSetRemoveResponse = SortedSetRemove, set_name;
+        sorted_set_increment(SortedSetIncrementRequest) -> SortedSetIncrementResponse = SortedSetIncrement, set_name;
+        sorted_set_get_rank(SortedSetGetRankRequest) -> SortedSetGetRankResponse = SortedSetGetRank, set_name;
+        sorted_set_length(SortedSetLengthRequest) -> SortedSetLengthResponse = SortedSetLength, set_name;
+        sorted_set_length_by_score(SortedSetLengthByScoreRequest) -> SortedSetLengthByScoreResponse = SortedSetLengthByScore, set_name;
+    }
+}

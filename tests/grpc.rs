@@ -1,0 +1,358 @@
+//! The gRPC front (`cache_client.Scs`) through a real gRPC client (tonic, the
+//! generated `ScsClient` of momento-protos) over HTTP/2 on the shared port.
+
+mod support;
+
+use momento_protos::cache_client::scs_client::ScsClient;
+use momento_protos::cache_client::*;
+use support::server::{Server, start};
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+
+const CACHE: &str = "default-cache";
+
+async fn client(server: &Server) -> ScsClient<Channel> {
+    ScsClient::connect(format!("http://{}", server.addr))
+        .await
+        .unwrap()
+}
+
+/// A request with the `authorization` and `cache` metadata the SDKs send.
+fn call<T>(message: T, credential: Option<&str>, cache: Option<&str>) -> Request<T> {
+    let mut request = Request::new(message);
+    if let Some(credential) = credential {
+        request
+            .metadata_mut()
+            .insert("authorization", credential.parse().unwrap());
+    }
+    if let Some(cache) = cache {
+        request
+            .metadata_mut()
+            .insert("cache", cache.parse().unwrap());
+    }
+    request
+}
+
+fn get(key: &str) -> GetRequest {
+    GetRequest {
+        cache_key: key.as_bytes().to_vec(),
+    }
+}
+
+fn set(key: &str, value: &str) -> SetRequest {
+    SetRequest {
+        cache_key: key.as_bytes().to_vec(),
+        cache_body: value.as_bytes().to_vec(),
+        ttl_milliseconds: 60_000,
+    }
+}
+
+/// The inner JWT of an envelope, as the SDKs send it.
+fn jwt(envelope: &str) -> String {
+    scopegate::token::unwrap_envelope(envelope)
+        .unwrap()
+        .into_owned()
+}
+
+#[tokio::test]
+async fn scalar_rpcs_in_scope() {
+    let s = start(|_| {}).await;
+    let token = jwt(&s.mint(r#"{"permissions":[{"role":"readwrite","cache":"default-cache","item":{"keyPrefix":"u/"}}]}"#, true, Some(600)));
+    let mut c = client(&s).await;
+    let t = Some(token.as_str());
+    let set_result = c
+        .set(call(set("u/1", "one"), t, Some(CACHE)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(set_result.result, ECacheResult::Ok as i32);
+    let hit = c
+        .get(call(get("u/1"), t, Some(CACHE)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (hit.result, hit.cache_body.as_slice()),
+        (ECacheResult::Hit as i32, &b"one"[..])
+    );
+    let miss = c
+        .get(call(get("u/2"), t, Some(CACHE)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(miss.result, ECacheResult::Miss as i32);
+    let exists = c
+        .keys_exist(call(
+            KeysExistRequest {
+                cache_keys: vec![b"u/1".to_vec(), b"u/2".to_vec()],
+            },
+            t,
+            Some(CACHE),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(exists.exists, [true, false]);
+    c.delete(call(
+        DeleteRequest {
+            cache_key: b"u/1".to_vec(),
+        },
+        t,
+        Some(CACHE),
+    ))
+    .await
+    .unwrap();
+    let gone = c
+        .get(call(get("u/1"), t, Some(CACHE)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(gone.result, ECacheResult::Miss as i32);
+    // The envelope is accepted in the metadata too, and the same item is seen over HTTP.
+    let envelope = s.mint(
+        r#"{"permissions":[{"role":"readwrite","cache":"default-cache"}]}"#,
+        false,
+        None,
+    );
+    c.set(call(set("shared", "both"), Some(&envelope), Some(CACHE)))
+        .await
+        .unwrap();
+    let over_http = s
+        .get("/cache/default-cache?key=shared", Some(&envelope))
+        .await;
+    assert_eq!(over_http.body.as_ref(), b"both");
+}
+
+#[tokio::test]
+async fn batches_are_all_of_and_never_half_written() {
+    let s = start(|_| {}).await;
+    let token = jwt(&s.mint(r#"{"permissions":[{"role":"readwrite","cache":"default-cache","item":{"keyPrefix":"u/"}}]}"#, true, Some(600)));
+    let t = Some(token.as_str());
+    let mut c = client(&s).await;
+    let items = vec![set("u/1", "a"), set("u/2", "b")];
+    let mut stream = c
+        .set_batch(call(SetBatchRequest { items }, t, Some(CACHE)))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut count = 0;
+    while let Some(response) = stream.message().await.unwrap() {
+        assert_eq!(response.result, ECacheResult::Ok as i32);
+        count += 1;
+    }
+    assert_eq!(count, 2);
+    let gets = GetBatchRequest {
+        items: vec![get("u/1"), get("u/3"), get("u/2")],
+    };
+    let mut stream = c
+        .get_batch(call(gets, t, Some(CACHE)))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut results = Vec::new();
+    while let Some(r) = stream.message().await.unwrap() {
+        results.push((r.result, String::from_utf8(r.cache_body).unwrap()));
+    }
+    let (hit, miss) = (ECacheResult::Hit as i32, ECacheResult::Miss as i32);
+    assert_eq!(
+        results,
+        [(hit, "a".into()), (miss, String::new()), (hit, "b".into())]
+    );
+    // One key out of scope: the whole batch is refused and nothing is written.
+    let items = vec![set("u/9", "x"), set("admin", "x")];
+    let err = c
+        .set_batch(call(SetBatchRequest { items }, t, Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let nine = c
+        .get(call(get("u/9"), t, Some(CACHE)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(nine.result, miss);
+    let err = c
+        .get_batch(call(
+            GetBatchRequest {
+                items: vec![get("u/1"), get("other")],
+            },
+            t,
+            Some(CACHE),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn every_failure_has_its_status() {
+    let s = start(|c| c.server.max_value_bytes = 1024).await;
+    let scoped = jwt(&s.mint(
+        r#"{"permissions":[{"role":"readonly","cache":"default-cache","item":{"key":"k"}}]}"#,
+        true,
+        Some(600),
+    ));
+    let expired = jwt(&s.mint(
+        r#"{"permissions":[{"role":"readwrite","cache":"*"}]}"#,
+        true,
+        Some(1),
+    ));
+    let superuser = jwt(&s.superuser);
+    let mut c = client(&s).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let t = Some(scoped.as_str());
+    let cases: Vec<(&str, Request<GetRequest>, Code)> = vec![
+        (
+            "no credential",
+            call(get("k"), None, Some(CACHE)),
+            Code::Unauthenticated,
+        ),
+        (
+            "garbage credential",
+            call(get("k"), Some("garbage"), Some(CACHE)),
+            Code::Unauthenticated,
+        ),
+        (
+            "expired",
+            call(get("k"), Some(&expired), Some(CACHE)),
+            Code::Unauthenticated,
+        ),
+        (
+            "wrong key",
+            call(get("j"), t, Some(CACHE)),
+            Code::PermissionDenied,
+        ),
+        (
+            "wrong cache",
+            call(get("k"), t, Some("other")),
+            Code::PermissionDenied,
+        ),
+        (
+            "no cache metadata",
+            call(get("k"), t, None),
+            Code::InvalidArgument,
+        ),
+        (
+            "empty cache metadata",
+            call(get("k"), t, Some("")),
+            Code::InvalidArgument,
+        ),
+        (
+            "missing cache",
+            call(get("k"), Some(&superuser), Some("no-such-cache")),
+            Code::NotFound,
+        ),
+    ];
+    for (name, request, code) in cases {
+        let status = c.get(request).await.unwrap_err();
+        assert_eq!(status.code(), code, "{name}: {}", status.message());
+        assert!(
+            !status.message().contains("eyJ"),
+            "{name}: the credential is echoed"
+        );
+    }
+    let write = c
+        .set(call(set("k", "v"), t, Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        write.code(),
+        Code::PermissionDenied,
+        "write with a read-only token"
+    );
+    let ttl = SetRequest {
+        ttl_milliseconds: 0,
+        ..set("k", "v")
+    };
+    let zero = c
+        .set(call(ttl, Some(&superuser), Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(zero.code(), Code::InvalidArgument);
+    let big = SetRequest {
+        cache_body: vec![0; 1025],
+        ..set("k", "v")
+    };
+    let big = c
+        .set(call(big, Some(&superuser), Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(big.code(), Code::ResourceExhausted);
+    let huge = SetRequest {
+        cache_body: vec![0; 2 * 1024 * 1024],
+        ..set("k", "v")
+    };
+    let huge = c
+        .set(call(huge, Some(&superuser), Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(huge.code(), Code::ResourceExhausted | Code::OutOfRange),
+        "{huge:?}"
+    );
+    // Denials are counted by reason on the gRPC front too.
+    let metrics = s.metrics().await;
+    assert!(
+        metrics.contains(r#"scopegate_denials_total{kind="Get",reason="key_not_granted"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains(
+        r#"scopegate_requests_total{front="grpc",kind="Get",outcome="unauthenticated"} 3"#
+    ));
+}
+
+#[tokio::test]
+async fn unserved_rpcs_are_authorized_before_they_answer_unimplemented() {
+    let s = start(|_| {}).await;
+    let token = jwt(&s.mint(r#"{"permissions":[{"role":"readwrite","cache":"default-cache","item":{"keyPrefix":"d/"}}]}"#, true, Some(600)));
+    let t = Some(token.as_str());
+    let mut c = client(&s).await;
+    let request = |name: &str| DictionaryFetchRequest {
+        dictionary_name: name.as_bytes().to_vec(),
+    };
+    let out = c
+        .dictionary_fetch(call(request("other"), t, Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(out.code(), Code::PermissionDenied);
+    let unauthenticated = c
+        .dictionary_fetch(call(request("d/1"), None, Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(unauthenticated.code(), Code::Unauthenticated);
+    let inside = c
+        .dictionary_fetch(call(request("d/1"), t, Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(inside.code(), Code::Unimplemented);
+    let increment = IncrementRequest {
+        cache_key: b"x/1".to_vec(),
+        amount: 1,
+        ttl_milliseconds: 1000,
+    };
+    let out = c
+        .increment(call(increment, t, Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(out.code(), Code::PermissionDenied);
+    // SortedSetUnionStore: RW on the destination, R on every source.
+    use momento_protos::cache_client::sorted_set_union_store_request::Source;
+    let union = |dest: &str, source: &str| SortedSetUnionStoreRequest {
+        set_name: dest.as_bytes().to_vec(),
+        sources: vec![Source {
+            set_name: source.as_bytes().to_vec(),
+            weight: 1.0,
+        }],
+        ..Default::default()
+    };
+    let out = c
+        .sorted_set_union_store(call(union("d/dest", "elsewhere"), t, Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(out.code(), Code::PermissionDenied);
+    let inside = c
+        .sorted_set_union_store(call(union("d/dest", "d/src"), t, Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(inside.code(), Code::Unimplemented);
+}

@@ -49,7 +49,7 @@ fn the_envelope_carries_the_endpoint_sdks_read() {
     use base64::Engine;
     let f = fixture();
     let minted = f.mint(RW_C, CredentialKind::ApiKey, None);
-    let json = base64::engine::general_purpose::STANDARD
+    let json = base64::engine::general_purpose::URL_SAFE
         .decode(&minted.envelope)
         .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&json).unwrap();

@@ -237,7 +237,10 @@ async fn tls_with_alpn_h2_and_http11() {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert.cert.der().clone()).unwrap();
     for (alpn, expect_h2) in [(b"h2".to_vec(), true), (b"http/1.1".to_vec(), false)] {
-        let mut client = rustls::ClientConfig::builder()
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
             .with_root_certificates(roots.clone())
             .with_no_client_auth();
         client.alpn_protocols = vec![alpn];

@@ -23,7 +23,12 @@ pub fn load_tls(files: &TlsFiles) -> Result<TlsAcceptor, String> {
     }
     let key = PrivateKeyDer::from_pem_file(&files.key)
         .map_err(|e| format!("server.tls_key_file {}: {e}", files.key.display()))?;
-    let mut config = ServerConfig::builder()
+    // The provider is named, not left to crate features: with both aws-lc and
+    // ring compiled in (a dependency may enable ring), rustls cannot pick one.
+    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .map_err(|e| format!("TLS certificate and key: {e}"))?;

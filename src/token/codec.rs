@@ -144,11 +144,13 @@ pub fn unwrap_envelope(credential: &str) -> Result<Cow<'_, str>, Malformed> {
     Ok(Cow::Owned(envelope.api_key))
 }
 
-/// Wraps a JWT in the envelope SDKs parse: standard base64 of
-/// `{"api_key": JWT, "endpoint": base endpoint}`.
+/// Wraps a JWT in the envelope SDKs parse: URL-safe, padded base64 of
+/// `{"api_key": JWT, "endpoint": base endpoint}`. That is the form Momento's
+/// Rust SDK decodes (`URL_SAFE`); decoders that accept both alphabets (the JS
+/// SDK's) read it too. Every variant is accepted on input.
 pub fn envelope(jwt: &str, endpoint: &str) -> String {
     let json = serde_json::json!({ "api_key": jwt, "endpoint": endpoint });
-    STANDARD.encode(json.to_string())
+    URL_SAFE.encode(json.to_string())
 }
 
 #[cfg(test)]

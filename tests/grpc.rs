@@ -356,3 +356,149 @@ async fn unserved_rpcs_are_authorized_before_they_answer_unimplemented() {
         .unwrap_err();
     assert_eq!(inside.code(), Code::Unimplemented);
 }
+
+mod pubsub {
+    use super::*;
+    use momento_protos::cache_client::pubsub::pubsub_client::PubsubClient;
+    use momento_protos::cache_client::pubsub::{
+        PublishRequest, SubscriptionRequest, TopicValue, subscription_item, topic_value,
+    };
+
+    fn publish(topic: &str, text: &str) -> PublishRequest {
+        PublishRequest {
+            cache_name: CACHE.into(),
+            topic: topic.into(),
+            value: Some(TopicValue {
+                kind: Some(topic_value::Kind::Text(text.into())),
+            }),
+        }
+    }
+
+    fn subscribe(topic: &str, resume: u64, page: u64) -> SubscriptionRequest {
+        SubscriptionRequest {
+            cache_name: CACHE.into(),
+            topic: topic.into(),
+            resume_at_topic_sequence_number: resume,
+            sequence_page: page,
+        }
+    }
+
+    async fn pubsub_client(server: &Server) -> PubsubClient<Channel> {
+        PubsubClient::connect(format!("http://{}", server.addr))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn publish_subscribe_sequence_numbers_and_publisher_id() {
+        let s = start(|_| {}).await;
+        let token = jwt(&s.mint(r#"{"permissions":[{"role":"publishsubscribe","cache":"default-cache","topic":{"prefix":"chat-"}}]}"#, true, Some(600)));
+        let t = Some(token.as_str());
+        let mut c = pubsub_client(&s).await;
+        let mut stream = c
+            .subscribe(call(subscribe("chat-1", 0, 0), t, None))
+            .await
+            .unwrap()
+            .into_inner();
+        c.publish(call(publish("chat-1", "hello"), t, None))
+            .await
+            .unwrap();
+        c.publish(call(publish("chat-1", "again"), t, None))
+            .await
+            .unwrap();
+        let mut seen = Vec::new();
+        while seen.len() < 2 {
+            let item = stream.message().await.unwrap().unwrap();
+            if let Some(subscription_item::Kind::Item(item)) = item.kind {
+                let Some(topic_value::Kind::Text(text)) = item.value.unwrap().kind else {
+                    panic!()
+                };
+                assert_eq!(item.publisher_id, "tok-7", "the publisher's token_id");
+                seen.push((item.topic_sequence_number, text, item.sequence_page));
+            }
+        }
+        assert_eq!((seen[0].0, seen[0].1.as_str()), (1, "hello"));
+        assert_eq!((seen[1].0, seen[1].1.as_str()), (2, "again"));
+        // Resume from 2 in the same page replays the second message first.
+        let mut resumed = c
+            .subscribe(call(subscribe("chat-1", 2, seen[0].2), t, None))
+            .await
+            .unwrap()
+            .into_inner();
+        let first = resumed.message().await.unwrap().unwrap();
+        assert!(
+            matches!(first.kind, Some(subscription_item::Kind::Item(ref i)) if i.topic_sequence_number == 2)
+        );
+        // Out of scope: another topic, a cache-only token, a subscribe-only token publishing.
+        let denied = c
+            .publish(call(publish("news", "x"), t, None))
+            .await
+            .unwrap_err();
+        assert_eq!(denied.code(), Code::PermissionDenied);
+        let cache_only = jwt(&s.mint(
+            r#"{"permissions":[{"role":"readwrite","cache":"*"}]}"#,
+            true,
+            Some(600),
+        ));
+        let denied = c
+            .subscribe(call(subscribe("chat-1", 0, 0), Some(&cache_only), None))
+            .await
+            .unwrap_err();
+        assert_eq!(denied.code(), Code::PermissionDenied);
+        let reader = jwt(&s.mint(
+            r#"{"permissions":[{"role":"subscribeonly","cache":"*","topic":"*"}]}"#,
+            true,
+            Some(600),
+        ));
+        let denied = c
+            .publish(call(publish("chat-1", "x"), Some(&reader), None))
+            .await
+            .unwrap_err();
+        assert_eq!(denied.code(), Code::PermissionDenied);
+        let empty = PublishRequest {
+            value: None,
+            ..publish("chat-1", "x")
+        };
+        assert_eq!(
+            c.publish(call(empty, t, None)).await.unwrap_err().code(),
+            Code::InvalidArgument
+        );
+        let no_cache = PublishRequest {
+            cache_name: String::new(),
+            ..publish("chat-1", "x")
+        };
+        assert_eq!(
+            c.publish(call(no_cache, t, None)).await.unwrap_err().code(),
+            Code::InvalidArgument
+        );
+    }
+
+    #[tokio::test]
+    async fn a_subscription_ends_with_unauthenticated_when_its_token_expires() {
+        let s = start(|_| {}).await;
+        let token = jwt(&s.mint(
+            r#"{"permissions":[{"role":"subscribeonly","cache":"*","topic":"*"}]}"#,
+            true,
+            Some(2),
+        ));
+        let mut c = pubsub_client(&s).await;
+        let started = std::time::Instant::now();
+        let mut stream = c
+            .subscribe(call(subscribe("t", 0, 0), Some(&token), None))
+            .await
+            .unwrap()
+            .into_inner();
+        let status = loop {
+            match stream.message().await {
+                Ok(Some(_heartbeat)) => continue,
+                Ok(None) => panic!("the stream ended without a status"),
+                Err(status) => break status,
+            }
+        };
+        assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(4));
+        // The subscription is gone from the gauge.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(s.app.metrics.open_subscriptions(), 0);
+    }
+}

@@ -124,3 +124,39 @@ async fn the_superuser_from_the_cli_shape_works_and_missing_caches_are_not_found
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn the_sdk_topic_client_publishes_and_subscribes_with_the_publisher_id() {
+    use futures::StreamExt;
+    use momento::TopicClient;
+    use momento::topics::configurations as topic_configurations;
+    let s = start(|_| {}).await;
+    let token = s.mint(
+        r#"{"permissions":[{"role":"publishsubscribe","cache":"default-cache","topic":"chat"}]}"#,
+        true,
+        Some(600),
+    );
+    let provider = CredentialProvider::from_disposable_token(&token)
+        .unwrap()
+        .insecure_endpoint_override(&format!("http://{}", s.addr));
+    let topics = TopicClient::builder()
+        .configuration(topic_configurations::Laptop::latest())
+        .credential_provider(provider)
+        .build()
+        .unwrap();
+    let mut subscription = topics.subscribe(CACHE, "chat").await.unwrap();
+    topics
+        .publish(CACHE, "chat", "hi from the sdk")
+        .await
+        .unwrap();
+    let value = tokio::time::timeout(Duration::from_secs(10), subscription.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(value.publisher_id, "tok-7");
+    assert_eq!(value.topic_sequence_number, 1);
+    let text: String = value.try_into().unwrap();
+    assert_eq!(text, "hi from the sdk");
+    let err = topics.publish(CACHE, "elsewhere", "x").await.unwrap_err();
+    assert_eq!(err.error_code, MomentoErrorCode::PermissionError);
+}

@@ -6,6 +6,7 @@
 //! methods take the same path as the HTTP API: credential -> authenticate ->
 //! authorize -> backend, failures mapped once by [`ApiError::grpc_status`].
 
+mod pubsub;
 mod scs;
 
 use std::future::Future;
@@ -15,6 +16,7 @@ use std::time::Instant;
 use http::{HeaderValue, Request, Response, header};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
+use momento_protos::cache_client::pubsub::pubsub_server::PubsubServer;
 use momento_protos::cache_client::scs_server::ScsServer;
 use tonic::codegen::Service;
 
@@ -28,6 +30,7 @@ use crate::token::{AuthError, Verified};
 #[derive(Clone)]
 pub struct Grpc {
     scs: ScsServer<scs::ScsFront>,
+    pubsub: PubsubServer<pubsub::PubsubFront>,
 }
 
 /// Headroom over the value limit for the rest of a message (key, TTL, framing).
@@ -36,8 +39,12 @@ const MESSAGE_OVERHEAD: usize = 64 * 1024;
 impl Grpc {
     pub fn new(app: Arc<App>) -> Self {
         let max = app.limits.max_value_bytes + MESSAGE_OVERHEAD;
-        let scs = ScsServer::new(scs::ScsFront { app }).max_decoding_message_size(max);
-        Grpc { scs }
+        let scs = ScsServer::new(scs::ScsFront {
+            app: Arc::clone(&app),
+        })
+        .max_decoding_message_size(max);
+        let pubsub = PubsubServer::new(pubsub::PubsubFront { app }).max_decoding_message_size(max);
+        Grpc { scs, pubsub }
     }
 
     /// Serves one gRPC request.
@@ -53,17 +60,22 @@ impl Grpc {
             );
             return status_response(&error);
         };
-        let response = if kind.route().starts_with("/cache_client.Scs/") {
+        let route = kind.route();
+        let response = if route.starts_with("/cache_client.Scs/") {
             let mut scs = self.scs.clone();
-            match scs.call(req).await {
-                Ok(response) => response,
-                Err(never) => match never {},
-            }
+            scs.call(req).await
+        } else if route.starts_with("/cache_client.pubsub.Pubsub/") {
+            let mut pubsub = self.pubsub.clone();
+            pubsub.call(req).await
         } else {
             return status_response(&ApiError::new(
                 ErrorCode::Unimplemented,
                 "this service is not available in this build yet",
             ));
+        };
+        let response = match response {
+            Ok(response) => response,
+            Err(never) => match never {},
         };
         response.map(|body| body.map_err(Into::into).boxed_unsync())
     }

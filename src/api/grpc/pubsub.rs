@@ -1,0 +1,172 @@
+//! `cache_client.pubsub.Pubsub`: Publish and the Subscribe stream.
+//!
+//! A subscription is a task feeding a small bounded channel (the client's pace
+//! is the backpressure). It re-checks its credential every 250 ms and ends the
+//! stream with UNAUTHENTICATED when the credential expires or is revoked, with
+//! UNAVAILABLE when the server drains, and quietly when the client goes away.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use momento_protos::cache_client::pubsub::pubsub_server::Pubsub;
+use momento_protos::cache_client::pubsub::{
+    Discontinuity, Heartbeat, PublishRequest, SubscriptionItem, SubscriptionRequest, TopicItem,
+    subscription_item, topic_value,
+};
+use momento_protos::common::Empty;
+use tokio::sync::mpsc;
+use tonic::codegen::tokio_stream::Stream;
+use tonic::codegen::tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::{caller, observe};
+use crate::app::App;
+use crate::backend::{Resume, TopicBackend, TopicEvent, TopicSubscription, TopicValue};
+use crate::error::{ApiError, ErrorCode};
+use crate::operation::{Operation, OperationKind};
+use crate::token::Verified;
+
+pub struct PubsubFront {
+    pub app: Arc<App>,
+}
+
+/// How often a subscription re-checks its credential.
+const RECHECK: Duration = Duration::from_millis(250);
+/// Items buffered between a subscription and a slow client.
+const BUFFER: usize = 32;
+
+type ItemStream = Pin<Box<dyn Stream<Item = Result<SubscriptionItem, Status>> + Send + 'static>>;
+
+fn names<'a>(cache: &'a str, topic: &'a str) -> Result<(&'a str, &'a str), ApiError> {
+    if cache.is_empty() || topic.is_empty() {
+        return Err(ApiError::invalid("cache_name and topic are required"));
+    }
+    Ok((cache, topic))
+}
+
+#[tonic::async_trait]
+impl Pubsub for PubsubFront {
+    async fn publish(&self, request: Request<PublishRequest>) -> Result<Response<Empty>, Status> {
+        observe(&self.app, OperationKind::Publish, async {
+            let verified = caller(&self.app, &request)?;
+            let r = request.get_ref();
+            let (cache, topic) = names(&r.cache_name, &r.topic)?;
+            let permit = verified.scope.authorize(&Operation::topic(
+                OperationKind::Publish,
+                cache,
+                topic,
+            ))?;
+            let value = match r.value.as_ref().and_then(|v| v.kind.as_ref()) {
+                Some(topic_value::Kind::Text(text)) => TopicValue::Text(text.clone()),
+                Some(topic_value::Kind::Binary(bytes)) => TopicValue::Binary(bytes.clone().into()),
+                None => return Err(ApiError::invalid("a value to publish is required")),
+            };
+            let max = self.app.limits.max_value_bytes;
+            if value.len() > max {
+                return Err(ApiError::new(
+                    ErrorCode::LimitExceededError,
+                    format!("the message is larger than the limit of {max} bytes"),
+                ));
+            }
+            let publisher = verified.token_id.as_deref().unwrap_or("");
+            self.app
+                .backend
+                .publish(&permit, cache, topic, value, publisher)
+                .await?;
+            Ok(Empty {})
+        })
+        .await
+    }
+
+    type SubscribeStream = ItemStream;
+
+    async fn subscribe(
+        &self,
+        request: Request<SubscriptionRequest>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
+        observe(&self.app, OperationKind::Subscribe, async {
+            let verified = caller(&self.app, &request)?;
+            let r = request.get_ref();
+            let (cache, topic) = names(&r.cache_name, &r.topic)?;
+            let op = Operation::topic(OperationKind::Subscribe, cache, topic);
+            let permit = verified.scope.authorize(&op)?;
+            let resume = (r.resume_at_topic_sequence_number != 0).then_some(Resume {
+                sequence: r.resume_at_topic_sequence_number,
+                page: r.sequence_page,
+            });
+            let subscription = self
+                .app
+                .backend
+                .subscribe(&permit, cache, topic, resume)
+                .await?;
+            let (tx, rx) = mpsc::channel(BUFFER);
+            tokio::spawn(feed(Arc::clone(&self.app), verified, subscription, tx));
+            Ok(Box::pin(ReceiverStream::new(rx)) as ItemStream)
+        })
+        .await
+    }
+}
+
+/// Moves events from the subscription to the client until one side ends.
+async fn feed(
+    app: Arc<App>,
+    verified: Arc<Verified>,
+    mut subscription: impl TopicSubscription,
+    tx: mpsc::Sender<Result<SubscriptionItem, Status>>,
+) {
+    let _open = app.metrics.subscription();
+    let mut recheck = tokio::time::interval(RECHECK);
+    let drained = app.drained();
+    tokio::pin!(drained);
+    loop {
+        let end = tokio::select! {
+            events = subscription.next(BUFFER) => match events {
+                Ok(events) => {
+                    for event in &events {
+                        if tx.send(Ok(item(event))).await.is_err() {
+                            return; // the client went away
+                        }
+                    }
+                    None
+                }
+                Err(e) => Some(ApiError::from(e).grpc_status()),
+            },
+            _ = recheck.tick() => app.auth.recheck(&verified).err().map(|e| ApiError::from(e).grpc_status()),
+            _ = &mut drained => Some(Status::unavailable("the server is shutting down")),
+            _ = tx.closed() => return,
+        };
+        if let Some(status) = end {
+            let _ = tx.send(Err(status)).await;
+            return;
+        }
+    }
+}
+
+fn item(event: &TopicEvent) -> SubscriptionItem {
+    use subscription_item::Kind;
+    let kind = match event {
+        TopicEvent::Item(m) => Kind::Item(TopicItem {
+            topic_sequence_number: m.sequence,
+            value: Some(momento_protos::cache_client::pubsub::TopicValue {
+                kind: Some(match &m.value {
+                    TopicValue::Text(text) => topic_value::Kind::Text(text.clone()),
+                    TopicValue::Binary(bytes) => topic_value::Kind::Binary(bytes.to_vec()),
+                }),
+            }),
+            publisher_id: m.publisher_id.to_string(),
+            sequence_page: m.page,
+        }),
+        TopicEvent::Discontinuity {
+            last_sequence,
+            new_sequence,
+            new_page,
+        } => Kind::Discontinuity(Discontinuity {
+            last_topic_sequence: *last_sequence,
+            new_topic_sequence: *new_sequence,
+            new_sequence_page: *new_page,
+        }),
+        TopicEvent::Heartbeat => Kind::Heartbeat(Heartbeat {}),
+    };
+    SubscriptionItem { kind: Some(kind) }
+}

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use crate::backend::Backend;
 use crate::config::{Config, ServerLimits};
 use crate::metrics::Metrics;
-use crate::token::{Authenticator, RevocationList};
+use crate::token::{Authenticator, RefreshTokens, RevocationList};
 
 pub struct App {
     pub endpoint: String,
@@ -16,6 +16,8 @@ pub struct App {
     pub auth: Authenticator,
     pub backend: Backend,
     pub metrics: Metrics,
+    /// Outstanding API-key refresh tokens.
+    pub refresh_tokens: RefreshTokens,
     draining: watch::Sender<bool>,
 }
 
@@ -34,6 +36,7 @@ impl App {
             auth,
             backend,
             metrics: Metrics::new(),
+            refresh_tokens: RefreshTokens::new(100_000),
             draining: watch::channel(false).0,
         })
     }

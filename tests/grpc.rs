@@ -502,3 +502,198 @@ mod pubsub {
         assert_eq!(s.app.metrics.open_subscriptions(), 0);
     }
 }
+
+mod api_keys {
+    use super::*;
+    use momento_protos::auth::auth_client::AuthClient;
+    use momento_protos::auth::generate_api_token_request::{Expires, Expiry, Never};
+    use momento_protos::auth::{GenerateApiTokenRequest, RefreshApiTokenRequest};
+    use scopegate::scope::json;
+
+    fn generate(auth_token: &str, scope: &str, expiry: Expiry) -> GenerateApiTokenRequest {
+        GenerateApiTokenRequest {
+            auth_token: auth_token.into(),
+            permissions: Some(if scope == "superuser" {
+                json::superuser()
+            } else {
+                json::parse(scope).unwrap()
+            }),
+            token_id: "key-1".into(),
+            description: String::new(),
+            expiry: Some(expiry),
+        }
+    }
+
+    fn refresh(api_key: &str, refresh_token: &str) -> Request<RefreshApiTokenRequest> {
+        Request::new(RefreshApiTokenRequest {
+            api_key: api_key.into(),
+            refresh_token: refresh_token.into(),
+        })
+    }
+
+    const RW: &str = r#"{"permissions":[{"role":"readwrite","cache":"default-cache"}]}"#;
+
+    #[tokio::test]
+    async fn generate_refresh_once_and_refuse_the_rest() {
+        let s = start(|_| {}).await;
+        let mut auth = AuthClient::connect(format!("http://{}", s.addr))
+            .await
+            .unwrap();
+        let mut scs = client(&s).await;
+        let now = scopegate::token::unix_now();
+        let first = auth
+            .generate_api_token(Request::new(generate(
+                &s.superuser,
+                RW,
+                Expiry::Expires(Expires {
+                    valid_for_seconds: 3600,
+                }),
+            )))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(first.endpoint, "localhost");
+        assert!((now + 3599..=now + 3601).contains(&first.valid_until));
+        scs.set(call(set("k", "v"), Some(&first.api_key), Some(CACHE)))
+            .await
+            .unwrap();
+
+        let second = auth
+            .refresh_api_token(refresh(&first.api_key, &first.refresh_token))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_ne!(second.api_key, first.api_key);
+        assert!(
+            (now + 3599..=now + 3602).contains(&second.valid_until),
+            "the same lifetime, from now"
+        );
+        scs.get(call(get("k"), Some(&second.api_key), Some(CACHE)))
+            .await
+            .unwrap();
+        let inspected = scopegate::token::inspect(&second.api_key).unwrap();
+        assert_eq!(inspected.token_id.as_deref(), Some("key-1"));
+        assert!(
+            scs.get(call(get("k"), Some(&second.api_key), Some("other")))
+                .await
+                .is_err(),
+            "same scope"
+        );
+
+        // The first refresh token is spent; unknown ones fail; a token presented
+        // with the wrong key fails without being burnt.
+        let again = auth
+            .refresh_api_token(refresh(&first.api_key, &first.refresh_token))
+            .await
+            .unwrap_err();
+        assert_eq!(again.code(), Code::Unauthenticated);
+        let unknown = auth
+            .refresh_api_token(refresh(&second.api_key, "made-up"))
+            .await
+            .unwrap_err();
+        assert_eq!(unknown.code(), Code::Unauthenticated);
+        let wrong_key = auth
+            .refresh_api_token(refresh(&first.api_key, &second.refresh_token))
+            .await
+            .unwrap_err();
+        assert_eq!(wrong_key.code(), Code::Unauthenticated);
+        auth.refresh_api_token(refresh(&second.api_key, &second.refresh_token))
+            .await
+            .unwrap();
+
+        // Never-expiring keys: valid_until 0, no exp claim.
+        let never = auth
+            .generate_api_token(Request::new(generate(
+                &s.superuser,
+                RW,
+                Expiry::Never(Never {}),
+            )))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(never.valid_until, 0);
+        assert_eq!(
+            scopegate::token::inspect(&never.api_key)
+                .unwrap()
+                .expires_at,
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn what_is_refused() {
+        let s = start(|_| {}).await;
+        let mut auth = AuthClient::connect(format!("http://{}", s.addr))
+            .await
+            .unwrap();
+        let hour = || {
+            Expiry::Expires(Expires {
+                valid_for_seconds: 3600,
+            })
+        };
+        let fine = s.mint(RW, false, None);
+        let denied = auth
+            .generate_api_token(Request::new(generate(&fine, RW, hour())))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            denied.code(),
+            Code::PermissionDenied,
+            "a fine-grained key cannot mint"
+        );
+        let su = auth
+            .generate_api_token(Request::new(generate(&s.superuser, "superuser", hour())))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            su.code(),
+            Code::InvalidArgument,
+            "no superuser keys over the API"
+        );
+        let none = GenerateApiTokenRequest {
+            expiry: None,
+            ..generate(&s.superuser, RW, hour())
+        };
+        assert_eq!(
+            auth.generate_api_token(Request::new(none))
+                .await
+                .unwrap_err()
+                .code(),
+            Code::InvalidArgument
+        );
+        let missing = auth
+            .generate_api_token(Request::new(generate("", RW, hour())))
+            .await
+            .unwrap_err();
+        assert_eq!(missing.code(), Code::Unauthenticated);
+
+        let disposable = s.mint(RW, true, Some(60));
+        let not_a_key = auth
+            .refresh_api_token(refresh(&disposable, "x"))
+            .await
+            .unwrap_err();
+        assert_eq!(not_a_key.code(), Code::InvalidArgument);
+
+        let short = auth
+            .generate_api_token(Request::new(generate(
+                &s.superuser,
+                RW,
+                Expiry::Expires(Expires {
+                    valid_for_seconds: 1,
+                }),
+            )))
+            .await
+            .unwrap()
+            .into_inner();
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        let expired = auth
+            .refresh_api_token(refresh(&short.api_key, &short.refresh_token))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            expired.code(),
+            Code::Unauthenticated,
+            "an expired key cannot be refreshed"
+        );
+    }
+}

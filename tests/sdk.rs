@@ -160,3 +160,260 @@ async fn the_sdk_topic_client_publishes_and_subscribes_with_the_publisher_id() {
     let err = topics.publish(CACHE, "elsewhere", "x").await.unwrap_err();
     assert_eq!(err.error_code, MomentoErrorCode::PermissionError);
 }
+
+mod minting {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+    use futures::StreamExt;
+    use momento::TopicClient;
+    use momento::auth::{
+        AuthClient, CachePermission, CacheRole, DisposableTokenScope, DisposableTokenScopes,
+        ExpiresIn, GenerateDisposableTokenRequest, Permission, PermissionScopes, Permissions,
+        TopicPermission, TopicRole,
+    };
+    use momento::topics::configurations as topic_configurations;
+
+    fn provider(s: &Server, envelope: &str) -> CredentialProvider {
+        #[allow(deprecated)]
+        let provider = CredentialProvider::from_string(envelope).unwrap();
+        provider.insecure_endpoint_override(&format!("http://{}", s.addr))
+    }
+
+    fn auth_client(s: &Server, envelope: &str) -> AuthClient {
+        AuthClient::builder()
+            .credential_provider(provider(s, envelope))
+            .build()
+            .unwrap()
+    }
+
+    fn topic_client(s: &Server, envelope: &str) -> TopicClient {
+        TopicClient::builder()
+            .configuration(topic_configurations::Laptop::latest())
+            .credential_provider(provider(s, envelope))
+            .build()
+            .unwrap()
+    }
+
+    /// SDK 0.70 encodes the tokens it mints with standard base64 but parses
+    /// credentials as URL-safe base64, so a token whose encoding holds `+` or
+    /// `/` would not load back into the SDK. Re-encode (scopegate takes both).
+    fn loadable(sdk_token: String) -> String {
+        URL_SAFE.encode(STANDARD.decode(sdk_token).unwrap())
+    }
+
+    async fn mint(auth: &AuthClient, scope: impl Into<DisposableTokenScope>) -> String {
+        let response = auth
+            .generate_disposable_token(scope.into(), ExpiresIn::minutes(10))
+            .await
+            .unwrap();
+        loadable(response.auth_token())
+    }
+
+    fn denied<T: std::fmt::Debug>(result: momento::MomentoResult<T>) -> bool {
+        matches!(result, Err(e) if e.error_code == MomentoErrorCode::PermissionError)
+    }
+
+    #[tokio::test]
+    async fn every_scope_helper_mints_a_token_that_enforces_its_scope() {
+        let s = start(|c| c.caches.push("other-cache".into())).await;
+        let auth = auth_client(&s, &s.superuser);
+
+        let rw = sdk_client(
+            &s,
+            &mint(&auth, PermissionScopes::cache_read_write(CACHE)).await,
+        );
+        rw.set(CACHE, "k", "v").await.unwrap();
+        assert!(matches!(
+            rw.get(CACHE, "k").await.unwrap(),
+            GetResponse::Hit { .. }
+        ));
+        assert!(denied(rw.get("other-cache", "k").await));
+
+        let ro = sdk_client(
+            &s,
+            &mint(&auth, PermissionScopes::cache_read_only(CACHE)).await,
+        );
+        assert!(matches!(
+            ro.get(CACHE, "k").await.unwrap(),
+            GetResponse::Hit { .. }
+        ));
+        assert!(denied(ro.set(CACHE, "k", "v").await));
+
+        let wo = sdk_client(
+            &s,
+            &mint(&auth, PermissionScopes::cache_write_only(CACHE)).await,
+        );
+        wo.set(CACHE, "k", "w").await.unwrap();
+        assert!(denied(wo.get(CACHE, "k").await));
+
+        let key = sdk_client(
+            &s,
+            &mint(
+                &auth,
+                DisposableTokenScopes::cache_key_read_write(CACHE, "only"),
+            )
+            .await,
+        );
+        key.set(CACHE, "only", "v").await.unwrap();
+        assert!(denied(key.set(CACHE, "other", "v").await));
+
+        let prefix = mint(
+            &auth,
+            DisposableTokenScopes::cache_key_prefix_read_write(CACHE, "p/"),
+        )
+        .await;
+        let prefix = sdk_client(&s, &prefix);
+        prefix.set(CACHE, "p/1", "v").await.unwrap();
+        assert!(denied(prefix.set(CACHE, "q/1", "v").await));
+
+        let pubsub = mint(&auth, PermissionScopes::topic_publish_subscribe(CACHE, "t")).await;
+        topic_client(&s, &pubsub)
+            .publish(CACHE, "t", "m")
+            .await
+            .unwrap();
+        assert!(
+            denied(sdk_client(&s, &pubsub).get(CACHE, "k").await),
+            "topic tokens get no cache items"
+        );
+        let sub_only = mint(&auth, PermissionScopes::topic_subscribe_only(CACHE, "t")).await;
+        assert!(denied(
+            topic_client(&s, &sub_only).publish(CACHE, "t", "m").await
+        ));
+        let pub_only = mint(&auth, PermissionScopes::topic_publish_only(CACHE, "t")).await;
+        topic_client(&s, &pub_only)
+            .publish(CACHE, "t", "m")
+            .await
+            .unwrap();
+        assert!(denied(
+            sdk_client(
+                &s,
+                &mint(&auth, PermissionScopes::cache_read_write(CACHE)).await
+            )
+            .delete("other-cache", "k")
+            .await
+        ));
+
+        // Several permissions at once.
+        let several = Permissions {
+            permissions: vec![
+                Permission::CachePermission(CachePermission {
+                    role: CacheRole::ReadOnly,
+                    cache: "other-cache".into(),
+                }),
+                Permission::TopicPermission(TopicPermission {
+                    role: TopicRole::PublishOnly,
+                    cache: CACHE.into(),
+                    topic: "news".into(),
+                }),
+            ],
+        };
+        let several = mint(&auth, momento::auth::PermissionScope::Permissions(several)).await;
+        assert!(matches!(
+            sdk_client(&s, &several)
+                .get("other-cache", "k")
+                .await
+                .unwrap(),
+            GetResponse::Miss
+        ));
+        assert!(denied(
+            sdk_client(&s, &several).set("other-cache", "k", "v").await
+        ));
+        topic_client(&s, &several)
+            .publish(CACHE, "news", "m")
+            .await
+            .unwrap();
+        assert!(denied(
+            topic_client(&s, &several).publish(CACHE, "t", "m").await
+        ));
+    }
+
+    #[tokio::test]
+    async fn token_id_is_the_publisher_id_and_only_superusers_mint() {
+        let s = start(|_| {}).await;
+        let auth = auth_client(&s, &s.superuser);
+        let request = GenerateDisposableTokenRequest::new(
+            PermissionScopes::topic_publish_subscribe(CACHE, "room").into(),
+            ExpiresIn::minutes(5),
+        )
+        .token_id("sdk-42".into());
+        let token = loadable(auth.send_request(request).await.unwrap().auth_token());
+        let topics = topic_client(&s, &token);
+        let mut subscription = topics.subscribe(CACHE, "room").await.unwrap();
+        topics.publish(CACHE, "room", "hello").await.unwrap();
+        let value = tokio::time::timeout(Duration::from_secs(10), subscription.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(value.publisher_id, "sdk-42");
+
+        // A fine-grained credential cannot mint: INVALID_ARGUMENT, as Momento answers.
+        let fine = auth_client(&s, &token);
+        let err = fine
+            .generate_disposable_token(
+                PermissionScopes::cache_read_write(CACHE).into(),
+                ExpiresIn::minutes(1),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.error_code,
+            MomentoErrorCode::InvalidArgumentError,
+            "{err:?}"
+        );
+        // The SDK keeps our message in the inner status.
+        let detail = format!("{err:?}");
+        assert!(
+            detail.contains("Only tokens with SuperUser permissions"),
+            "{detail}"
+        );
+    }
+
+    #[tokio::test]
+    async fn only_the_superuser_reaches_the_control_plane() {
+        let s = start(|_| {}).await;
+        let admin = sdk_client(&s, &s.superuser);
+        use momento::cache::CreateCacheResponse;
+        assert_eq!(
+            admin.create_cache("fresh").await.unwrap(),
+            CreateCacheResponse::Created
+        );
+        assert_eq!(
+            admin.create_cache("fresh").await.unwrap(),
+            CreateCacheResponse::AlreadyExists
+        );
+        let names: Vec<String> = admin
+            .list_caches()
+            .await
+            .unwrap()
+            .caches
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert!(
+            names.contains(&"fresh".to_string()) && names.contains(&CACHE.to_string()),
+            "{names:?}"
+        );
+        admin.set("fresh", "k", "v").await.unwrap();
+        admin.flush_cache("fresh").await.unwrap();
+        assert!(matches!(
+            admin.get("fresh", "k").await.unwrap(),
+            GetResponse::Miss
+        ));
+        admin.delete_cache("fresh").await.unwrap();
+        let err = admin.delete_cache("fresh").await.unwrap_err();
+        assert_eq!(err.error_code, MomentoErrorCode::CacheNotFoundError);
+
+        let fine = sdk_client(
+            &s,
+            &s.mint(
+                r#"{"permissions":[{"role":"readwrite","cache":"*"}]}"#,
+                false,
+                None,
+            ),
+        );
+        assert!(denied(fine.create_cache("mine").await));
+        assert!(denied(fine.list_caches().await));
+        assert!(denied(fine.delete_cache(CACHE).await));
+    }
+}

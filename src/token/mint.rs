@@ -18,6 +18,9 @@ use crate::scope::{ScopeError, compile};
 pub enum Origin {
     Cli,
     Api,
+    /// Re-minting an existing API key with its own scope (RefreshApiToken):
+    /// not an escalation, so a superuser key may be refreshed.
+    Refresh,
 }
 
 /// What to mint.

@@ -4,6 +4,7 @@
 mod codec;
 mod keyring;
 mod mint;
+mod refresh;
 mod revocation;
 mod verify;
 
@@ -12,6 +13,7 @@ pub use keyring::{
     Algorithm, GeneratedKey, KeyError, KeyRing, MIN_HS256_SECRET_BYTES, RingKey, generate,
 };
 pub use mint::{MintError, MintRequest, Minted, Origin, mint};
+pub use refresh::RefreshTokens;
 pub use revocation::{RevocationList, RevokeBy};
 pub use verify::{AuthError, AuthPolicy, Authenticator, CredentialKind, Verified, unix_now};
 

@@ -6,6 +6,8 @@
 //! methods take the same path as the HTTP API: credential -> authenticate ->
 //! authorize -> backend, failures mapped once by [`ApiError::grpc_status`].
 
+mod control;
+mod mint;
 mod pubsub;
 mod scs;
 
@@ -16,8 +18,11 @@ use std::time::Instant;
 use http::{HeaderValue, Request, Response, header};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
+use momento_protos::auth::auth_server::AuthServer;
 use momento_protos::cache_client::pubsub::pubsub_server::PubsubServer;
 use momento_protos::cache_client::scs_server::ScsServer;
+use momento_protos::control_client::scs_control_server::ScsControlServer;
+use momento_protos::token::token_server::TokenServer;
 use tonic::codegen::Service;
 
 use super::ResponseBody;
@@ -31,6 +36,9 @@ use crate::token::{AuthError, Verified};
 pub struct Grpc {
     scs: ScsServer<scs::ScsFront>,
     pubsub: PubsubServer<pubsub::PubsubFront>,
+    control: ScsControlServer<control::ControlFront>,
+    token: TokenServer<mint::MintFront>,
+    auth: AuthServer<mint::MintFront>,
 }
 
 /// Headroom over the value limit for the rest of a message (key, TTL, framing).
@@ -43,8 +51,24 @@ impl Grpc {
             app: Arc::clone(&app),
         })
         .max_decoding_message_size(max);
-        let pubsub = PubsubServer::new(pubsub::PubsubFront { app }).max_decoding_message_size(max);
-        Grpc { scs, pubsub }
+        let pubsub = PubsubServer::new(pubsub::PubsubFront {
+            app: Arc::clone(&app),
+        })
+        .max_decoding_message_size(max);
+        let control = ScsControlServer::new(control::ControlFront {
+            app: Arc::clone(&app),
+        });
+        let token = TokenServer::new(mint::MintFront {
+            app: Arc::clone(&app),
+        });
+        let auth = AuthServer::new(mint::MintFront { app });
+        Grpc {
+            scs,
+            pubsub,
+            control,
+            token,
+            auth,
+        }
     }
 
     /// Serves one gRPC request.
@@ -62,15 +86,20 @@ impl Grpc {
         };
         let route = kind.route();
         let response = if route.starts_with("/cache_client.Scs/") {
-            let mut scs = self.scs.clone();
-            scs.call(req).await
+            self.scs.clone().call(req).await
         } else if route.starts_with("/cache_client.pubsub.Pubsub/") {
-            let mut pubsub = self.pubsub.clone();
-            pubsub.call(req).await
+            self.pubsub.clone().call(req).await
+        } else if route.starts_with("/control_client.ScsControl/") {
+            self.control.clone().call(req).await
+        } else if route.starts_with("/token.Token/") {
+            self.token.clone().call(req).await
+        } else if route.starts_with("/auth.Auth/") {
+            self.auth.clone().call(req).await
         } else {
+            // The table names no other service; fail closed if it ever does.
             return status_response(&ApiError::new(
-                ErrorCode::Unimplemented,
-                "this service is not available in this build yet",
+                ErrorCode::PermissionError,
+                "this RPC is not served",
             ));
         };
         let response = match response {

@@ -136,6 +136,12 @@ impl MemoryBackend {
             .ok_or(BackendError::CacheNotFound)
     }
 
+    /// Removes every item of a cache (its topics are left alone).
+    pub fn flush_cache(&self, _: &Permit, name: &str) -> Result<(), BackendError> {
+        self.store(name)?.items.invalidate_all();
+        Ok(())
+    }
+
     /// Names of the caches, sorted.
     pub fn list_caches(&self, _: &Permit) -> Vec<String> {
         let mut names: Vec<String> = self.caches.iter().map(|e| e.key().to_string()).collect();

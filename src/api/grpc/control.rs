@@ -1,0 +1,141 @@
+//! `control_client.ScsControl`: caches for superusers. Signing keys and
+//! indexes are authorized (superuser only, like the rest) and then answer
+//! UNIMPLEMENTED.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use momento_protos::control_client::scs_control_server::ScsControl;
+use momento_protos::control_client::*;
+use tonic::{Request, Response, Status};
+
+use super::{caller, observe};
+use crate::app::App;
+use crate::error::{ApiError, ErrorCode};
+use crate::operation::{Operation, OperationKind};
+use crate::scope::Permit;
+
+pub struct ControlFront {
+    pub app: Arc<App>,
+}
+
+impl ControlFront {
+    fn permit<T>(&self, request: &Request<T>, kind: OperationKind) -> Result<Permit, ApiError> {
+        Ok(caller(&self.app, request)?
+            .scope
+            .authorize(&Operation::global(kind))?)
+    }
+}
+
+/// A cache name the control plane accepts: what `[[caches]]` accepts.
+fn cache_name(name: &str) -> Result<&str, ApiError> {
+    if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "a cache name is 1 to 255 characters, none of them control characters",
+        ));
+    }
+    Ok(name)
+}
+
+/// Superuser-only RPCs this build does not serve (in async_trait's expanded form).
+macro_rules! superuser_not_served {
+    ($($method:ident($request:ty) -> $response:ty = $kind:ident;)+) => {
+        $(
+            fn $method<'life0, 'async_trait>(
+                &'life0 self,
+                request: Request<$request>,
+            ) -> Pin<Box<dyn Future<Output = Result<Response<$response>, Status>> + Send + 'async_trait>>
+            where
+                'life0: 'async_trait,
+                Self: 'async_trait,
+            {
+                Box::pin(async move {
+                    observe(&self.app, OperationKind::$kind, async {
+                        self.permit(&request, OperationKind::$kind)?;
+                        Err(ApiError::new(ErrorCode::Unimplemented, "not available in this build"))
+                    })
+                    .await
+                })
+            }
+        )+
+    };
+}
+
+#[tonic::async_trait]
+impl ScsControl for ControlFront {
+    async fn create_cache(
+        &self,
+        request: Request<CreateCacheRequest>,
+    ) -> Result<Response<CreateCacheResponse>, Status> {
+        observe(&self.app, OperationKind::CreateCache, async {
+            let permit = self.permit(&request, OperationKind::CreateCache)?;
+            self.app
+                .backend
+                .create_cache(&permit, cache_name(&request.get_ref().cache_name)?)?;
+            Ok(CreateCacheResponse {})
+        })
+        .await
+    }
+
+    async fn delete_cache(
+        &self,
+        request: Request<DeleteCacheRequest>,
+    ) -> Result<Response<DeleteCacheResponse>, Status> {
+        observe(&self.app, OperationKind::DeleteCache, async {
+            let permit = self.permit(&request, OperationKind::DeleteCache)?;
+            self.app
+                .backend
+                .delete_cache(&permit, cache_name(&request.get_ref().cache_name)?)?;
+            Ok(DeleteCacheResponse {})
+        })
+        .await
+    }
+
+    async fn list_caches(
+        &self,
+        request: Request<ListCachesRequest>,
+    ) -> Result<Response<ListCachesResponse>, Status> {
+        observe(&self.app, OperationKind::ListCaches, async {
+            let permit = self.permit(&request, OperationKind::ListCaches)?;
+            let cache = self
+                .app
+                .backend
+                .list_caches(&permit)
+                .into_iter()
+                .map(|cache_name| Cache {
+                    cache_name,
+                    ..Default::default()
+                })
+                .collect();
+            Ok(ListCachesResponse {
+                cache,
+                next_token: String::new(),
+            })
+        })
+        .await
+    }
+
+    async fn flush_cache(
+        &self,
+        request: Request<FlushCacheRequest>,
+    ) -> Result<Response<FlushCacheResponse>, Status> {
+        observe(&self.app, OperationKind::FlushCache, async {
+            let permit = self.permit(&request, OperationKind::FlushCache)?;
+            self.app
+                .backend
+                .flush_cache(&permit, cache_name(&request.get_ref().cache_name)?)?;
+            Ok(FlushCacheResponse {})
+        })
+        .await
+    }
+
+    superuser_not_served! {
+        create_signing_key(CreateSigningKeyRequest) -> CreateSigningKeyResponse = CreateSigningKey;
+        revoke_signing_key(RevokeSigningKeyRequest) -> RevokeSigningKeyResponse = RevokeSigningKey;
+        list_signing_keys(ListSigningKeysRequest) -> ListSigningKeysResponse = ListSigningKeys;
+        create_index(CreateIndexRequest) -> CreateIndexResponse = CreateIndex;
+        delete_index(DeleteIndexRequest) -> DeleteIndexResponse = DeleteIndex;
+        list_indexes(ListIndexesRequest) -> ListIndexesResponse = ListIndexes;
+    }
+}

@@ -1,0 +1,108 @@
+//! Refresh tokens: single-use secrets bound to one API key.
+//!
+//! Only a SHA-256 digest of each token is kept, so the store holds nothing a
+//! reader could present. Redeeming removes the entry atomically (a token works
+//! once) and only when it is presented with the API key it was issued for, so
+//! a token presented with the wrong key is not burnt. The store is bounded;
+//! expired entries are dropped first when it is full. It lives in memory:
+//! refresh tokens do not survive a restart (the API keys do).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use dashmap::DashMap;
+use sha2::{Digest, Sha256};
+
+struct Entry {
+    api_jti: Box<str>,
+    /// The API key's expiry; the refresh token dies with it.
+    expires_at: Option<u64>,
+}
+
+/// Outstanding refresh tokens.
+pub struct RefreshTokens {
+    entries: DashMap<[u8; 32], Entry>,
+    max: usize,
+}
+
+impl RefreshTokens {
+    pub fn new(max: usize) -> Self {
+        RefreshTokens {
+            entries: DashMap::new(),
+            max: max.max(1),
+        }
+    }
+
+    /// Issues a token for the API key `api_jti`; `None` when the store is full.
+    pub fn issue(&self, api_jti: &str, expires_at: Option<u64>, now: u64) -> Option<String> {
+        if self.entries.len() >= self.max {
+            self.entries
+                .retain(|_, e| e.expires_at.is_none_or(|exp| exp > now));
+            if self.entries.len() >= self.max {
+                return None;
+            }
+        }
+        let mut secret = [0u8; 32];
+        getrandom::getrandom(&mut secret).ok()?;
+        let token = URL_SAFE_NO_PAD.encode(secret);
+        self.entries.insert(
+            digest(&token),
+            Entry {
+                api_jti: api_jti.into(),
+                expires_at,
+            },
+        );
+        Some(token)
+    }
+
+    /// Redeems `token` for the API key `api_jti`: true once, then never again.
+    pub fn redeem(&self, token: &str, api_jti: &str, now: u64) -> bool {
+        let removed = self
+            .entries
+            .remove_if(&digest(token), |_, e| *e.api_jti == *api_jti);
+        removed.is_some_and(|(_, e)| e.expires_at.is_none_or(|exp| exp > now))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_works_once_and_only_with_its_key() {
+        let store = RefreshTokens::new(10);
+        let token = store.issue("key-1", Some(100), 0).unwrap();
+        assert!(!store.redeem(&token, "key-2", 0), "wrong key");
+        assert!(store.redeem(&token, "key-1", 0), "first use");
+        assert!(!store.redeem(&token, "key-1", 0), "second use");
+        assert!(!store.redeem("made-up", "key-1", 0));
+    }
+
+    #[test]
+    fn expired_tokens_fail_and_are_dropped_when_full() {
+        let store = RefreshTokens::new(2);
+        let old = store.issue("a", Some(10), 0).unwrap();
+        let _ = store.issue("b", None, 0).unwrap();
+        assert!(
+            store.issue("c", None, 5).is_none(),
+            "full, nothing expired yet"
+        );
+        assert!(
+            store.issue("c", None, 20).is_some(),
+            "the expired one made room"
+        );
+        assert!(!store.redeem(&old, "a", 20));
+        assert_eq!(store.len(), 2);
+    }
+}

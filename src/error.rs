@@ -18,6 +18,8 @@ pub enum ErrorCode {
     NotFoundError,
     /// Creating something that exists (a cache).
     AlreadyExistsError,
+    /// The item is not in a state the operation can act on.
+    FailedPreconditionError,
     ServerUnavailable,
     TimeoutError,
     LimitExceededError,
@@ -35,6 +37,7 @@ impl ErrorCode {
             ErrorCode::InvalidArgumentError => "INVALID_ARGUMENT_ERROR",
             ErrorCode::NotFoundError => "NOT_FOUND_ERROR",
             ErrorCode::AlreadyExistsError => "ALREADY_EXISTS_ERROR",
+            ErrorCode::FailedPreconditionError => "FAILED_PRECONDITION_ERROR",
             ErrorCode::ServerUnavailable => "SERVER_UNAVAILABLE",
             ErrorCode::TimeoutError => "TIMEOUT_ERROR",
             ErrorCode::LimitExceededError => "LIMIT_EXCEEDED_ERROR",
@@ -51,6 +54,7 @@ impl ErrorCode {
             ErrorCode::InvalidArgumentError => tonic::Code::InvalidArgument,
             ErrorCode::NotFoundError => tonic::Code::NotFound,
             ErrorCode::AlreadyExistsError => tonic::Code::AlreadyExists,
+            ErrorCode::FailedPreconditionError => tonic::Code::FailedPrecondition,
             ErrorCode::ServerUnavailable => tonic::Code::Unavailable,
             ErrorCode::TimeoutError => tonic::Code::DeadlineExceeded,
             ErrorCode::LimitExceededError => tonic::Code::ResourceExhausted,
@@ -67,6 +71,7 @@ impl ErrorCode {
             ErrorCode::InvalidArgumentError => 400,
             ErrorCode::NotFoundError => 404,
             ErrorCode::AlreadyExistsError => 409,
+            ErrorCode::FailedPreconditionError => 400,
             ErrorCode::ServerUnavailable => 503,
             ErrorCode::TimeoutError => 504,
             ErrorCode::LimitExceededError => 429,
@@ -82,7 +87,9 @@ impl ErrorCode {
             ErrorCode::PermissionError => Outcome::Denied,
             ErrorCode::InvalidArgumentError => Outcome::InvalidArgument,
             ErrorCode::NotFoundError => Outcome::NotFound,
-            ErrorCode::AlreadyExistsError => Outcome::InvalidArgument,
+            ErrorCode::AlreadyExistsError | ErrorCode::FailedPreconditionError => {
+                Outcome::InvalidArgument
+            }
             ErrorCode::ServerUnavailable => Outcome::Unavailable,
             ErrorCode::TimeoutError => Outcome::Timeout,
             ErrorCode::LimitExceededError => Outcome::LimitExceeded,
@@ -168,6 +175,7 @@ impl Coded for BackendError {
             BackendError::LimitExceeded(_) => ErrorCode::LimitExceededError,
             BackendError::Unavailable(_) => ErrorCode::ServerUnavailable,
             BackendError::Timeout => ErrorCode::TimeoutError,
+            BackendError::FailedPrecondition(_) => ErrorCode::FailedPreconditionError,
         }
     }
 }

@@ -34,6 +34,7 @@ pub fn serve(config: Option<&Path>, dev: bool) -> Result<(), String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
         let tls = config.tls.as_ref().map(crate::server::load_tls).transpose()?;
+        let shutdown = shutdown_signal()?;
         let listener = bind(config.listen, "server.listen").await?;
         let admin = bind(config.admin_listen, "admin.listen").await?;
         let scheme = if tls.is_some() { "https" } else { "http" };
@@ -46,7 +47,7 @@ pub fn serve(config: Option<&Path>, dev: bool) -> Result<(), String> {
         }
         let app = App::new(config);
         tracing::info!(%main_addr, %admin_addr, "serving");
-        crate::server::run(app, listener, admin, tls, shutdown_signal()).await;
+        crate::server::run(app, listener, admin, tls, shutdown).await;
         tracing::info!("stopped");
         Ok(())
     })
@@ -126,27 +127,21 @@ fn print_dev_banner(credential: &str, addr: SocketAddr) {
     );
 }
 
-/// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
+/// Registers the SIGTERM and SIGINT handlers now (so a signal that arrives
+/// right after the "listening" line is not lost to the default action) and
+/// returns a future that resolves on either.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let register = |kind| signal(kind).map_err(|e| format!("cannot handle signals: {e}"));
+    let mut terminate = register(SignalKind::terminate())?;
+    let mut interrupt = register(SignalKind::interrupt())?;
+    Ok(async move {
         tokio::select! {
-            _ = interrupt => {}
             _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
-    tracing::info!("shutdown signal received");
+        tracing::info!("shutdown signal received");
+    })
 }
 
 /// Logs go to stderr; `SCOPEGATE_LOG` sets the filter (default `info`).

@@ -697,3 +697,153 @@ mod api_keys {
         );
     }
 }
+
+/// The scalar RPCs the Rust SDK does not call: GetWithHash, SetIfHash, SetIfNotExists.
+/// (SetIfNotExists is deprecated in Momento's protocol, but older SDKs send it.)
+#[allow(deprecated)]
+#[tokio::test]
+async fn hashes_and_set_if_not_exists() {
+    use momento_protos::cache_client::set_if_hash_request::Condition as C;
+    use momento_protos::common::{
+        AbsentOrHashEqual, PresentAndHashEqual, PresentAndNotHashEqual, Unconditional,
+    };
+    let s = start(|_| {}).await;
+    let su = jwt(&s.superuser);
+    let t = Some(su.as_str());
+    let mut c = client(&s).await;
+    let not_exists = |key: &str, value: &str| SetIfNotExistsRequest {
+        cache_key: key.into(),
+        cache_body: value.into(),
+        ttl_milliseconds: 60_000,
+    };
+    use set_if_not_exists_response::Result as N;
+    let first = c
+        .set_if_not_exists(call(not_exists("h", "one"), t, Some(CACHE)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(matches!(first.result, Some(N::Stored(_))));
+    let second = c
+        .set_if_not_exists(call(not_exists("h", "two"), t, Some(CACHE)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(matches!(second.result, Some(N::NotStored(_))));
+
+    let with_hash = |c: &mut ScsClient<Channel>, key: &str| {
+        let request = call(
+            GetWithHashRequest {
+                cache_key: key.into(),
+            },
+            t,
+            Some(CACHE),
+        );
+        let mut c = c.clone();
+        async move { c.get_with_hash(request).await.unwrap().into_inner().result }
+    };
+    let Some(get_with_hash_response::Result::Found(found)) = with_hash(&mut c, "h").await else {
+        panic!()
+    };
+    assert_eq!(found.value, b"one");
+    assert!(matches!(
+        with_hash(&mut c, "none").await,
+        Some(get_with_hash_response::Result::Missing(_))
+    ));
+
+    let set_if_hash = |key: &str, value: &str, condition: C| SetIfHashRequest {
+        cache_key: key.into(),
+        cache_body: value.into(),
+        ttl_milliseconds: 60_000,
+        condition: Some(condition),
+    };
+    use set_if_hash_response::Result as H;
+    let stale = set_if_hash(
+        "h",
+        "x",
+        C::PresentAndHashEqual(PresentAndHashEqual {
+            hash_to_check: b"stale".to_vec(),
+        }),
+    );
+    assert!(matches!(
+        c.set_if_hash(call(stale, t, Some(CACHE)))
+            .await
+            .unwrap()
+            .into_inner()
+            .result,
+        Some(H::NotStored(_))
+    ));
+    let fresh = set_if_hash(
+        "h",
+        "three",
+        C::PresentAndHashEqual(PresentAndHashEqual {
+            hash_to_check: found.hash.clone(),
+        }),
+    );
+    let Some(H::Stored(stored)) = c
+        .set_if_hash(call(fresh, t, Some(CACHE)))
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+    else {
+        panic!("the current hash matches")
+    };
+    let Some(get_with_hash_response::Result::Found(now)) = with_hash(&mut c, "h").await else {
+        panic!()
+    };
+    assert_eq!(
+        (now.value.as_slice(), &now.hash),
+        (&b"three"[..], &stored.new_hash),
+        "new_hash is the stored value's hash"
+    );
+    let same = set_if_hash(
+        "h",
+        "x",
+        C::PresentAndNotHashEqual(PresentAndNotHashEqual {
+            hash_to_check: stored.new_hash.clone(),
+        }),
+    );
+    assert!(matches!(
+        c.set_if_hash(call(same, t, Some(CACHE)))
+            .await
+            .unwrap()
+            .into_inner()
+            .result,
+        Some(H::NotStored(_))
+    ));
+    let absent = set_if_hash(
+        "new",
+        "v",
+        C::AbsentOrHashEqual(AbsentOrHashEqual {
+            hash_to_check: b"any".to_vec(),
+        }),
+    );
+    assert!(matches!(
+        c.set_if_hash(call(absent, t, Some(CACHE)))
+            .await
+            .unwrap()
+            .into_inner()
+            .result,
+        Some(H::Stored(_))
+    ));
+    let always = set_if_hash("h", "four", C::Unconditional(Unconditional {}));
+    assert!(matches!(
+        c.set_if_hash(call(always, t, Some(CACHE)))
+            .await
+            .unwrap()
+            .into_inner()
+            .result,
+        Some(H::Stored(_))
+    ));
+    let none = SetIfHashRequest {
+        condition: None,
+        ..set_if_hash("h", "x", C::Unconditional(Unconditional {}))
+    };
+    assert_eq!(
+        c.set_if_hash(call(none, t, Some(CACHE)))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::InvalidArgument
+    );
+}

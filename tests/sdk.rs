@@ -417,3 +417,198 @@ mod minting {
         assert!(denied(fine.delete_cache(CACHE).await));
     }
 }
+
+/// Every scalar RPC through the SDK, against its documented behaviour.
+#[tokio::test]
+async fn scalar_rpcs_behave_as_documented() {
+    use momento::cache::{
+        DecreaseTtlResponse, IncreaseTtlResponse, ItemGetTtlResponse, ItemGetTypeResponse,
+        ItemType, SetIfAbsentOrEqualResponse, SetIfAbsentResponse, SetIfEqualResponse,
+        SetIfNotEqualResponse, SetIfPresentAndNotEqualResponse, SetIfPresentResponse,
+        UpdateTtlResponse,
+    };
+    let s = start(|_| {}).await;
+    let c = sdk_client(&s, &s.superuser);
+
+    // Conditional sets: each condition both ways.
+    assert_eq!(
+        c.set_if_absent(CACHE, "a", "1").await.unwrap(),
+        SetIfAbsentResponse::Stored
+    );
+    assert_eq!(
+        c.set_if_absent(CACHE, "a", "2").await.unwrap(),
+        SetIfAbsentResponse::NotStored
+    );
+    assert_eq!(
+        c.set_if_present(CACHE, "missing", "x").await.unwrap(),
+        SetIfPresentResponse::NotStored
+    );
+    assert_eq!(
+        c.set_if_present(CACHE, "a", "2").await.unwrap(),
+        SetIfPresentResponse::Stored
+    );
+    assert_eq!(
+        c.set_if_equal(CACHE, "a", "3", "nope").await.unwrap(),
+        SetIfEqualResponse::NotStored
+    );
+    assert_eq!(
+        c.set_if_equal(CACHE, "a", "3", "2").await.unwrap(),
+        SetIfEqualResponse::Stored
+    );
+    assert_eq!(
+        c.set_if_not_equal(CACHE, "a", "4", "3").await.unwrap(),
+        SetIfNotEqualResponse::NotStored
+    );
+    assert_eq!(
+        c.set_if_not_equal(CACHE, "a", "4", "x").await.unwrap(),
+        SetIfNotEqualResponse::Stored
+    );
+    assert_eq!(
+        c.set_if_not_equal(CACHE, "fresh", "1", "x").await.unwrap(),
+        SetIfNotEqualResponse::Stored
+    );
+    assert_eq!(
+        c.set_if_present_and_not_equal(CACHE, "a", "5", "4")
+            .await
+            .unwrap(),
+        SetIfPresentAndNotEqualResponse::NotStored
+    );
+    assert_eq!(
+        c.set_if_present_and_not_equal(CACHE, "gone", "5", "4")
+            .await
+            .unwrap(),
+        SetIfPresentAndNotEqualResponse::NotStored
+    );
+    assert_eq!(
+        c.set_if_present_and_not_equal(CACHE, "a", "5", "x")
+            .await
+            .unwrap(),
+        SetIfPresentAndNotEqualResponse::Stored
+    );
+    assert_eq!(
+        c.set_if_absent_or_equal(CACHE, "a", "6", "x")
+            .await
+            .unwrap(),
+        SetIfAbsentOrEqualResponse::NotStored
+    );
+    assert_eq!(
+        c.set_if_absent_or_equal(CACHE, "a", "6", "5")
+            .await
+            .unwrap(),
+        SetIfAbsentOrEqualResponse::Stored
+    );
+    assert_eq!(
+        c.set_if_absent_or_equal(CACHE, "b", "1", "x")
+            .await
+            .unwrap(),
+        SetIfAbsentOrEqualResponse::Stored
+    );
+    let a: String = c.get(CACHE, "a").await.unwrap().try_into().unwrap();
+    assert_eq!(a, "6");
+
+    // Increment: from absent, from a number, and not on text.
+    assert_eq!(c.increment(CACHE, "n", 5).await.unwrap().value, 5);
+    assert_eq!(c.increment(CACHE, "n", -7).await.unwrap().value, -2);
+    let err = c.increment(CACHE, "a-text", 1).await;
+    assert!(err.is_ok(), "an absent key starts at 0");
+    c.set(CACHE, "text", "hello").await.unwrap();
+    let err = c.increment(CACHE, "text", 1).await.unwrap_err();
+    assert_eq!(
+        err.error_code,
+        MomentoErrorCode::FailedPreconditionError,
+        "{err:?}"
+    );
+
+    // TTLs: read, increase, decrease, overwrite, on a miss.
+    let ttl = |r: ItemGetTtlResponse| match r {
+        ItemGetTtlResponse::Hit { remaining_ttl } => remaining_ttl,
+        ItemGetTtlResponse::Miss => panic!("expected a hit"),
+    };
+    let start_ttl = ttl(c.item_get_ttl(CACHE, "a").await.unwrap());
+    assert!(
+        start_ttl <= Duration::from_secs(60) && start_ttl > Duration::from_secs(55),
+        "{start_ttl:?}"
+    );
+    assert_eq!(
+        c.increase_ttl(CACHE, "a", Duration::from_secs(30))
+            .await
+            .unwrap(),
+        IncreaseTtlResponse::NotSet
+    );
+    assert_eq!(
+        c.increase_ttl(CACHE, "a", Duration::from_secs(600))
+            .await
+            .unwrap(),
+        IncreaseTtlResponse::Set
+    );
+    assert!(ttl(c.item_get_ttl(CACHE, "a").await.unwrap()) > Duration::from_secs(590));
+    assert_eq!(
+        c.decrease_ttl(CACHE, "a", Duration::from_secs(900))
+            .await
+            .unwrap(),
+        DecreaseTtlResponse::NotSet
+    );
+    assert_eq!(
+        c.decrease_ttl(CACHE, "a", Duration::from_secs(100))
+            .await
+            .unwrap(),
+        DecreaseTtlResponse::Set
+    );
+    assert_eq!(
+        c.update_ttl(CACHE, "a", Duration::from_secs(5))
+            .await
+            .unwrap(),
+        UpdateTtlResponse::Set
+    );
+    assert!(ttl(c.item_get_ttl(CACHE, "a").await.unwrap()) <= Duration::from_secs(5));
+    assert_eq!(
+        c.update_ttl(CACHE, "missing", Duration::from_secs(5))
+            .await
+            .unwrap(),
+        UpdateTtlResponse::Miss
+    );
+    assert!(matches!(
+        c.item_get_ttl(CACHE, "missing").await.unwrap(),
+        ItemGetTtlResponse::Miss
+    ));
+    assert!(matches!(
+        c.item_get_type(CACHE, "a").await.unwrap(),
+        ItemGetTypeResponse::Hit {
+            key_type: ItemType::Scalar
+        }
+    ));
+    assert!(matches!(
+        c.item_get_type(CACHE, "missing").await.unwrap(),
+        ItemGetTypeResponse::Miss
+    ));
+
+    // Batches and existence.
+    c.set_batch(CACHE, vec![("k1", "v1"), ("k2", "v2")])
+        .await
+        .unwrap();
+    let batch: std::collections::HashMap<Vec<u8>, GetResponse> = c
+        .get_batch(CACHE, vec!["k1", "k2", "k3"])
+        .await
+        .unwrap()
+        .into();
+    assert!(matches!(batch[b"k1".as_slice()], GetResponse::Hit { .. }));
+    assert!(matches!(batch[b"k3".as_slice()], GetResponse::Miss));
+    let exists: Vec<bool> = c
+        .keys_exist(CACHE, vec!["k1", "k3", "k2"])
+        .await
+        .unwrap()
+        .into();
+    assert_eq!(exists, [true, false, true]);
+
+    // A value set with a 1-second TTL is gone after it.
+    c.send_request(
+        momento::cache::SetRequest::new(CACHE, "short", "v").ttl(Duration::from_secs(1)),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert!(matches!(
+        c.get(CACHE, "short").await.unwrap(),
+        GetResponse::Miss
+    ));
+}

@@ -1,9 +1,11 @@
 //! `cache_client.Scs`: scalar cache RPCs over the memory backend.
 //!
-//! Served: Get, Set, Delete, KeysExist, GetBatch, SetBatch. Every other RPC of
-//! the service is classified and authorized like the rest, then answers
-//! UNIMPLEMENTED: authorization always comes first, so the answer never tells a
-//! caller anything its scope does not cover.
+//! Served: every scalar RPC (Get, GetWithHash, Set, SetIf, SetIfHash,
+//! SetIfNotExists, Delete, Increment, KeysExist, UpdateTtl, ItemGetTtl,
+//! ItemGetType, GetBatch, SetBatch). Collection RPCs are classified and
+//! authorized like the rest, then answer UNIMPLEMENTED: authorization always
+//! comes first, so the answer never tells a caller anything its scope does
+//! not cover.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,7 +19,7 @@ use tonic::{Request, Response, Status};
 
 use super::{cache_name, caller, observe};
 use crate::app::App;
-use crate::backend::CacheBackend;
+use crate::backend::{CacheBackend, Condition, TtlOutcome, TtlUpdate, value_hash};
 use crate::error::{ApiError, ErrorCode};
 use crate::operation::{Keys, Operation, OperationKind, SourceKeys, Target};
 use crate::scope::Permit;
@@ -54,6 +56,26 @@ impl ScsFront {
             ms if ms > MAX_TTL_MS => Err(ApiError::invalid("ttl_milliseconds is over ten years")),
             ms => Ok(Duration::from_millis(ms)),
         }
+    }
+
+    /// SetIf, SetIfHash and SetIfNotExists: validate, then one atomic backend call.
+    async fn conditional_set(
+        &self,
+        permit: &Permit,
+        cache: &str,
+        key: &[u8],
+        value: &[u8],
+        ttl_milliseconds: u64,
+        condition: &Condition,
+    ) -> Result<bool, ApiError> {
+        let ttl = self.ttl(ttl_milliseconds)?;
+        self.check_value(value)?;
+        let value = bytes::Bytes::copy_from_slice(value);
+        Ok(self
+            .app
+            .backend
+            .set_if(permit, cache, key, value, ttl, condition)
+            .await?)
     }
 
     fn check_value(&self, value: &[u8]) -> Result<(), ApiError> {
@@ -254,6 +276,264 @@ impl Scs for ScsFront {
         .await
     }
 
+    async fn get_with_hash(
+        &self,
+        request: Request<GetWithHashRequest>,
+    ) -> Result<Response<GetWithHashResponse>, Status> {
+        use get_with_hash_response::{Found, Missing, Result as R};
+        observe(&self.app, OperationKind::GetWithHash, async {
+            let (permit, cache) =
+                self.permit(&request, OperationKind::GetWithHash, |r| one(&r.cache_key))?;
+            let item = self
+                .app
+                .backend
+                .item(&permit, &cache, &request.get_ref().cache_key)
+                .await?;
+            let result = match item {
+                Some(item) => R::Found(Found {
+                    hash: value_hash(&item.value).to_vec(),
+                    value: item.value.to_vec(),
+                }),
+                None => R::Missing(Missing {}),
+            };
+            Ok(GetWithHashResponse {
+                result: Some(result),
+            })
+        })
+        .await
+    }
+
+    async fn set_if(
+        &self,
+        request: Request<SetIfRequest>,
+    ) -> Result<Response<SetIfResponse>, Status> {
+        use momento_protos::cache_client::set_if_request::Condition as C;
+        use set_if_response::{NotStored, Result as R, Stored};
+        observe(&self.app, OperationKind::SetIf, async {
+            let (permit, cache) =
+                self.permit(&request, OperationKind::SetIf, |r| one(&r.cache_key))?;
+            let r = request.get_ref();
+            let condition = match r.condition.as_ref() {
+                Some(C::Present(_)) => Condition::Present,
+                Some(C::Absent(_)) => Condition::Absent,
+                Some(C::Equal(v)) => Condition::Equal(v.value_to_check.clone()),
+                Some(C::NotEqual(v)) => Condition::NotEqual(v.value_to_check.clone()),
+                Some(C::PresentAndNotEqual(v)) => {
+                    Condition::PresentAndNotEqual(v.value_to_check.clone())
+                }
+                Some(C::AbsentOrEqual(v)) => Condition::AbsentOrEqual(v.value_to_check.clone()),
+                None => return Err(ApiError::invalid("a condition is required")),
+            };
+            let stored = self
+                .conditional_set(
+                    &permit,
+                    &cache,
+                    &r.cache_key,
+                    &r.cache_body,
+                    r.ttl_milliseconds,
+                    &condition,
+                )
+                .await?;
+            let result = if stored {
+                R::Stored(Stored {})
+            } else {
+                R::NotStored(NotStored {})
+            };
+            Ok(SetIfResponse {
+                result: Some(result),
+            })
+        })
+        .await
+    }
+
+    async fn set_if_hash(
+        &self,
+        request: Request<SetIfHashRequest>,
+    ) -> Result<Response<SetIfHashResponse>, Status> {
+        use momento_protos::cache_client::set_if_hash_request::Condition as C;
+        use set_if_hash_response::{NotStored, Result as R, Stored};
+        observe(&self.app, OperationKind::SetIfHash, async {
+            let (permit, cache) =
+                self.permit(&request, OperationKind::SetIfHash, |r| one(&r.cache_key))?;
+            let r = request.get_ref();
+            let condition = match r.condition.as_ref() {
+                Some(C::PresentAndHashEqual(h)) => {
+                    Condition::PresentAndHashEqual(h.hash_to_check.clone())
+                }
+                Some(C::PresentAndNotHashEqual(h)) => {
+                    Condition::PresentAndNotHashEqual(h.hash_to_check.clone())
+                }
+                Some(C::AbsentOrHashEqual(h)) => {
+                    Condition::AbsentOrHashEqual(h.hash_to_check.clone())
+                }
+                Some(C::AbsentOrNotHashEqual(h)) => {
+                    Condition::AbsentOrNotHashEqual(h.hash_to_check.clone())
+                }
+                Some(C::Unconditional(_)) => Condition::Always,
+                None => return Err(ApiError::invalid("a condition is required")),
+            };
+            let stored = self
+                .conditional_set(
+                    &permit,
+                    &cache,
+                    &r.cache_key,
+                    &r.cache_body,
+                    r.ttl_milliseconds,
+                    &condition,
+                )
+                .await?;
+            let result = if stored {
+                R::Stored(Stored {
+                    new_hash: value_hash(&r.cache_body).to_vec(),
+                })
+            } else {
+                R::NotStored(NotStored {})
+            };
+            Ok(SetIfHashResponse {
+                result: Some(result),
+            })
+        })
+        .await
+    }
+
+    async fn set_if_not_exists(
+        &self,
+        request: Request<SetIfNotExistsRequest>,
+    ) -> Result<Response<SetIfNotExistsResponse>, Status> {
+        use set_if_not_exists_response::{NotStored, Result as R, Stored};
+        observe(&self.app, OperationKind::SetIfNotExists, async {
+            let (permit, cache) = self.permit(&request, OperationKind::SetIfNotExists, |r| {
+                one(&r.cache_key)
+            })?;
+            let r = request.get_ref();
+            let stored = self
+                .conditional_set(
+                    &permit,
+                    &cache,
+                    &r.cache_key,
+                    &r.cache_body,
+                    r.ttl_milliseconds,
+                    &Condition::Absent,
+                )
+                .await?;
+            let result = if stored {
+                R::Stored(Stored {})
+            } else {
+                R::NotStored(NotStored {})
+            };
+            Ok(SetIfNotExistsResponse {
+                result: Some(result),
+            })
+        })
+        .await
+    }
+
+    async fn increment(
+        &self,
+        request: Request<IncrementRequest>,
+    ) -> Result<Response<IncrementResponse>, Status> {
+        observe(&self.app, OperationKind::Increment, async {
+            let (permit, cache) =
+                self.permit(&request, OperationKind::Increment, |r| one(&r.cache_key))?;
+            let r = request.get_ref();
+            let ttl = self.ttl(r.ttl_milliseconds)?;
+            let value = self
+                .app
+                .backend
+                .increment(&permit, &cache, &r.cache_key, r.amount, ttl)
+                .await?;
+            Ok(IncrementResponse { value })
+        })
+        .await
+    }
+
+    async fn update_ttl(
+        &self,
+        request: Request<UpdateTtlRequest>,
+    ) -> Result<Response<UpdateTtlResponse>, Status> {
+        use momento_protos::cache_client::update_ttl_request::UpdateTtl as U;
+        use update_ttl_response::{Missing, NotSet, Result as R, Set};
+        observe(&self.app, OperationKind::UpdateTtl, async {
+            let (permit, cache) =
+                self.permit(&request, OperationKind::UpdateTtl, |r| one(&r.cache_key))?;
+            let r = request.get_ref();
+            let update = match r.update_ttl {
+                Some(U::IncreaseToMilliseconds(ms)) => TtlUpdate::IncreaseTo(self.ttl(ms)?),
+                Some(U::DecreaseToMilliseconds(ms)) => TtlUpdate::DecreaseTo(self.ttl(ms)?),
+                Some(U::OverwriteToMilliseconds(ms)) => TtlUpdate::Overwrite(self.ttl(ms)?),
+                None => return Err(ApiError::invalid("a TTL update is required")),
+            };
+            let result = match self
+                .app
+                .backend
+                .update_ttl(&permit, &cache, &r.cache_key, update)
+                .await?
+            {
+                TtlOutcome::Set => R::Set(Set {}),
+                TtlOutcome::NotSet => R::NotSet(NotSet {}),
+                TtlOutcome::Missing => R::Missing(Missing {}),
+            };
+            Ok(UpdateTtlResponse {
+                result: Some(result),
+            })
+        })
+        .await
+    }
+
+    async fn item_get_ttl(
+        &self,
+        request: Request<ItemGetTtlRequest>,
+    ) -> Result<Response<ItemGetTtlResponse>, Status> {
+        use item_get_ttl_response::{Found, Missing, Result as R};
+        observe(&self.app, OperationKind::ItemGetTtl, async {
+            let (permit, cache) =
+                self.permit(&request, OperationKind::ItemGetTtl, |r| one(&r.cache_key))?;
+            let item = self
+                .app
+                .backend
+                .item(&permit, &cache, &request.get_ref().cache_key)
+                .await?;
+            let result = match item {
+                Some(item) => R::Found(Found {
+                    remaining_ttl_millis: u64::try_from(item.remaining.as_millis())
+                        .unwrap_or(u64::MAX),
+                }),
+                None => R::Missing(Missing {}),
+            };
+            Ok(ItemGetTtlResponse {
+                result: Some(result),
+            })
+        })
+        .await
+    }
+
+    async fn item_get_type(
+        &self,
+        request: Request<ItemGetTypeRequest>,
+    ) -> Result<Response<ItemGetTypeResponse>, Status> {
+        use item_get_type_response::{Found, ItemType, Missing, Result as R};
+        observe(&self.app, OperationKind::ItemGetType, async {
+            let (permit, cache) =
+                self.permit(&request, OperationKind::ItemGetType, |r| one(&r.cache_key))?;
+            let item = self
+                .app
+                .backend
+                .item(&permit, &cache, &request.get_ref().cache_key)
+                .await?;
+            // The memory backend stores scalars only, so anything found is one.
+            let result = match item {
+                Some(_) => R::Found(Found {
+                    item_type: ItemType::Scalar as i32,
+                }),
+                None => R::Missing(Missing {}),
+            };
+            Ok(ItemGetTypeResponse {
+                result: Some(result),
+            })
+        })
+        .await
+    }
+
     async fn sorted_set_union_store(
         &self,
         request: Request<SortedSetUnionStoreRequest>,
@@ -271,14 +551,6 @@ impl Scs for ScsFront {
     }
 
     authorized_not_served! {
-        get_with_hash(GetWithHashRequest) -> GetWithHashResponse = GetWithHash, cache_key;
-        set_if(SetIfRequest) -> SetIfResponse = SetIf, cache_key;
-        set_if_hash(SetIfHashRequest) -> SetIfHashResponse = SetIfHash, cache_key;
-        set_if_not_exists(SetIfNotExistsRequest) -> SetIfNotExistsResponse = SetIfNotExists, cache_key;
-        increment(IncrementRequest) -> IncrementResponse = Increment, cache_key;
-        update_ttl(UpdateTtlRequest) -> UpdateTtlResponse = UpdateTtl, cache_key;
-        item_get_ttl(ItemGetTtlRequest) -> ItemGetTtlResponse = ItemGetTtl, cache_key;
-        item_get_type(ItemGetTypeRequest) -> ItemGetTypeResponse = ItemGetType, cache_key;
         dictionary_get(DictionaryGetRequest) -> DictionaryGetResponse = DictionaryGet, dictionary_name;
         dictionary_fetch(DictionaryFetchRequest) -> DictionaryFetchResponse = DictionaryFetch, dictionary_name;
         dictionary_set(DictionarySetRequest) -> DictionarySetResponse = DictionarySet, dictionary_name;

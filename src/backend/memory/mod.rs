@@ -12,7 +12,12 @@ use dashmap::DashMap;
 pub use topics::MemorySubscription;
 use topics::Topics;
 
-use super::{BackendError, CacheBackend, Resume, TopicBackend, TopicValue};
+use moka::ops::compute::Op;
+
+use super::{
+    BackendError, CacheBackend, Condition, ItemInfo, Resume, TopicBackend, TopicValue, TtlOutcome,
+    TtlUpdate,
+};
 use crate::scope::Permit;
 
 /// Limits of the memory backend.
@@ -43,6 +48,17 @@ impl Default for MemoryLimits {
 struct Item {
     value: Bytes,
     ttl: Duration,
+    expires_at: Instant,
+}
+
+impl Item {
+    fn new(value: Bytes, ttl: Duration) -> Self {
+        Item {
+            value,
+            ttl,
+            expires_at: Instant::now() + ttl,
+        }
+    }
 }
 
 /// Each item lives for its own TTL.
@@ -170,13 +186,122 @@ impl CacheBackend for MemoryBackend {
     ) -> Result<(), BackendError> {
         self.store(cache)?
             .items
-            .insert(key.into(), Item { value, ttl });
+            .insert(key.into(), Item::new(value, ttl));
         Ok(())
     }
 
     async fn delete(&self, _: &Permit, cache: &str, key: &[u8]) -> Result<(), BackendError> {
         self.store(cache)?.items.invalidate(key);
         Ok(())
+    }
+
+    async fn item(
+        &self,
+        _: &Permit,
+        cache: &str,
+        key: &[u8],
+    ) -> Result<Option<ItemInfo>, BackendError> {
+        let now = Instant::now();
+        Ok(self.store(cache)?.items.get(key).map(|item| ItemInfo {
+            remaining: item.expires_at.saturating_duration_since(now),
+            value: item.value,
+        }))
+    }
+
+    // The read-modify-write operations below run in moka's `and_compute_with`,
+    // which serializes calls on one key: each is atomic.
+
+    async fn set_if(
+        &self,
+        _: &Permit,
+        cache: &str,
+        key: &[u8],
+        value: Bytes,
+        ttl: Duration,
+        condition: &Condition,
+    ) -> Result<bool, BackendError> {
+        let mut stored = false;
+        self.store(cache)?
+            .items
+            .entry(key.into())
+            .and_compute_with(|entry| {
+                if condition.holds(entry.as_ref().map(|e| e.value().value.as_ref())) {
+                    stored = true;
+                    Op::Put(Item::new(value, ttl))
+                } else {
+                    Op::Nop
+                }
+            });
+        Ok(stored)
+    }
+
+    async fn increment(
+        &self,
+        _: &Permit,
+        cache: &str,
+        key: &[u8],
+        amount: i64,
+        ttl: Duration,
+    ) -> Result<i64, BackendError> {
+        let mut result = Err(BackendError::FailedPrecondition(
+            "the value is not an integer",
+        ));
+        self.store(cache)?
+            .items
+            .entry(key.into())
+            .and_compute_with(|entry| {
+                let current = match entry {
+                    None => Some(0),
+                    Some(e) => std::str::from_utf8(&e.value().value)
+                        .ok()
+                        .and_then(|t| t.parse::<i64>().ok()),
+                };
+                let Some(current) = current else {
+                    return Op::Nop;
+                };
+                match current.checked_add(amount) {
+                    Some(next) => {
+                        result = Ok(next);
+                        Op::Put(Item::new(Bytes::from(next.to_string()), ttl))
+                    }
+                    None => {
+                        result = Err(BackendError::FailedPrecondition("the increment overflows"));
+                        Op::Nop
+                    }
+                }
+            });
+        result
+    }
+
+    async fn update_ttl(
+        &self,
+        _: &Permit,
+        cache: &str,
+        key: &[u8],
+        update: TtlUpdate,
+    ) -> Result<TtlOutcome, BackendError> {
+        let mut outcome = TtlOutcome::Missing;
+        let now = Instant::now();
+        self.store(cache)?
+            .items
+            .entry(key.into())
+            .and_compute_with(|entry| {
+                let Some(entry) = entry else { return Op::Nop };
+                let item = entry.into_value();
+                let remaining = item.expires_at.saturating_duration_since(now);
+                let ttl = match update {
+                    TtlUpdate::IncreaseTo(ttl) if ttl > remaining => ttl,
+                    TtlUpdate::DecreaseTo(ttl) if ttl < remaining => ttl,
+                    TtlUpdate::Overwrite(ttl) => ttl,
+                    _ => {
+                        outcome = TtlOutcome::NotSet;
+                        return Op::Nop;
+                    }
+                };
+                outcome = TtlOutcome::Set;
+                Op::Put(Item::new(item.value, ttl))
+            });
+        Ok(outcome)
     }
 }
 

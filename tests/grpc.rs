@@ -847,3 +847,103 @@ async fn hashes_and_set_if_not_exists() {
         Code::InvalidArgument
     );
 }
+
+/// Bad gRPC input on raw HTTP/2: each gets a clear status, never a panic.
+#[tokio::test]
+async fn bad_grpc_input_gets_a_clear_status() {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    let s = start(|c| c.server.max_value_bytes = 1024).await;
+    let su = jwt(&s.superuser);
+    let send = |path: &'static str, content_type: &'static str, body: Vec<u8>| {
+        let (addr, su) = (s.addr, su.clone());
+        async move {
+            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let (mut sender, conn) =
+                hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), io)
+                    .await
+                    .unwrap();
+            tokio::spawn(conn);
+            let request = http::Request::post(format!("http://{addr}{path}"))
+                .header("content-type", content_type)
+                .header("te", "trailers")
+                .header("authorization", su)
+                .header("cache", CACHE)
+                .body(Full::new(Bytes::from(body)))
+                .unwrap();
+            let response = sender.send_request(request).await.unwrap();
+            let headers = response.headers().clone();
+            let collected = response.into_body().collect().await.unwrap();
+            let trailers = collected.trailers().cloned().unwrap_or_default();
+            let status = headers
+                .get("grpc-status")
+                .or(trailers.get("grpc-status"))
+                .map(|v| v.to_str().unwrap().to_owned());
+            (status, headers, trailers)
+        }
+    };
+    // A gRPC frame: flag 0, 4-byte big-endian length, payload.
+    let frame = |payload: &[u8]| {
+        let mut out = vec![0u8];
+        out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        out.extend_from_slice(payload);
+        out
+    };
+    let (garbage, ..) = send(
+        "/cache_client.Scs/Get",
+        "application/grpc",
+        frame(&[0xff; 16]),
+    )
+    .await;
+    assert!(
+        matches!(garbage.as_deref(), Some("13") | Some("3")),
+        "garbage protobuf: {garbage:?}"
+    );
+    let (truncated, ..) = send(
+        "/cache_client.Scs/Get",
+        "application/grpc",
+        vec![0, 0, 0, 0, 99, 1],
+    )
+    .await;
+    assert!(
+        truncated.is_some_and(|code| code != "0"),
+        "a truncated frame is an error"
+    );
+    let (oversized, ..) = send(
+        "/cache_client.Scs/Set",
+        "application/grpc",
+        frame(&vec![0u8; 256 * 1024]),
+    )
+    .await;
+    assert_eq!(oversized.as_deref(), Some("8"), "RESOURCE_EXHAUSTED");
+    let (unknown, ..) = send(
+        "/cache_client.Scs/NoSuchMethod",
+        "application/grpc",
+        frame(&[]),
+    )
+    .await;
+    assert_eq!(
+        unknown.as_deref(),
+        Some("7"),
+        "an unknown method is refused, never forwarded"
+    );
+    let (unknown_service, ..) = send("/other.Service/Get", "application/grpc", frame(&[])).await;
+    assert_eq!(unknown_service.as_deref(), Some("7"));
+    let (proper, ..) = send(
+        "/cache_client.Scs/Get",
+        "application/grpc",
+        frame(&prost::Message::encode_to_vec(&get("k"))),
+    )
+    .await;
+    assert_eq!(
+        proper.as_deref(),
+        Some("0"),
+        "the same path with a good message works"
+    );
+    // Not gRPC at all: the HTTP API answers, with its own JSON error.
+    let (not_grpc, headers, _) =
+        send("/cache_client.Scs/Get", "application/json", b"{}".to_vec()).await;
+    assert_eq!(not_grpc, None);
+    assert_eq!(headers["content-type"], "application/json");
+}

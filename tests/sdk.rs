@@ -612,3 +612,31 @@ async fn scalar_rpcs_behave_as_documented() {
         GetResponse::Miss
     ));
 }
+
+#[tokio::test]
+async fn a_cache_only_token_gets_no_topics_through_the_sdk() {
+    use momento::TopicClient;
+    use momento::topics::configurations as topic_configurations;
+    let s = start(|_| {}).await;
+    let cache_only = s.mint(
+        r#"{"permissions":[{"role":"readwrite","cache":"*"}]}"#,
+        true,
+        Some(600),
+    );
+    let provider = CredentialProvider::from_disposable_token(&cache_only)
+        .unwrap()
+        .insecure_endpoint_override(&format!("http://{}", s.addr));
+    let topics = TopicClient::builder()
+        .configuration(topic_configurations::Laptop::latest())
+        .credential_provider(provider)
+        .build()
+        .unwrap();
+    let err = topics.publish(CACHE, "t", "x").await.unwrap_err();
+    assert_eq!(err.error_code, MomentoErrorCode::PermissionError);
+    let err = topics
+        .subscribe(CACHE, "t")
+        .await
+        .err()
+        .expect("subscribe is refused");
+    assert_eq!(err.error_code, MomentoErrorCode::PermissionError);
+}

@@ -102,12 +102,31 @@ impl Grpc {
                 "this RPC is not served",
             ));
         };
-        let response = match response {
+        let mut response = match response {
             Ok(response) => response,
             Err(never) => match never {},
         };
+        normalize_codec_status(response.headers_mut());
         response.map(|body| body.map_err(Into::into).boxed_unsync())
     }
+}
+
+/// tonic's codec refuses a message before any handler runs, as a trailers-only
+/// response: OUT_OF_RANGE for one over the size limit, INTERNAL for one that
+/// does not decode. SPEC 4 names these RESOURCE_EXHAUSTED and INVALID_ARGUMENT.
+fn normalize_codec_status(headers: &mut http::HeaderMap) {
+    let decode_failure = || {
+        headers
+            .get("grpc-message")
+            .and_then(|m| m.to_str().ok())
+            .is_some_and(|m| m.contains("decode"))
+    };
+    let code = match headers.get("grpc-status").map(HeaderValue::as_bytes) {
+        Some(b"11") => "8",
+        Some(b"13") if decode_failure() => "3",
+        _ => return,
+    };
+    headers.insert("grpc-status", HeaderValue::from_static(code));
 }
 
 /// A trailers-only gRPC response carrying `error`.

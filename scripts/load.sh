@@ -63,6 +63,7 @@ SCOPEGATE_SERVER_LISTEN="127.0.0.1:$((PORT + 1))" SCOPEGATE_ADMIN_LISTEN="127.0.
   SCOPEGATE_AUTH_VERIFICATION_CACHE_ENTRIES=1 \
   "$BIN" serve --config "$work/config.toml" > "$work/cold.log" 2>&1 & pids+=($!)
 "$TOOLS" baseline "127.0.0.1:$((PORT + 2))" "$work/value" > "$work/baseline.log" 2>&1 & pids+=($!)
+"$TOOLS" grpc-baseline "127.0.0.1:$((PORT + 3))" "$work/value" > "$work/grpc-baseline.log" 2>&1 & pids+=($!)
 
 for admin in $((PORT + 10)) $((PORT + 11)); do
   for _ in $(seq 50); do
@@ -75,7 +76,7 @@ done
 SCOPE='{"permissions":[{"role":"readwrite","cache":"bench"}]}'
 TOKEN=$("$BIN" token mint --config "$work/config.toml" --disposable --ttl 1h --scope "$SCOPE")
 # A credential with a valid shape but a bad signature: the full 401 path.
-BAD=$(python3 -c 'import base64,json,sys; j=json.loads(base64.b64decode(sys.argv[1]))["api_key"]; print(j[:-4] + ("AAAA" if j[-4:] != "AAAA" else "BBBB"))' "$TOKEN")
+BAD=$(python3 -c 'import base64,json,sys; j=json.loads(base64.urlsafe_b64decode(sys.argv[1]))["api_key"]; print(j[:-4] + ("AAAA" if j[-4:] != "AAAA" else "BBBB"))' "$TOKEN")
 GATE="http://127.0.0.1:$PORT"
 curl -sf -X PUT -H "Authorization: $TOKEN" --data-binary "@$work/value" "$GATE/cache/bench?key=hot&ttl_seconds=3600"
 "$TOOLS" urls "$work/config.toml" "http://127.0.0.1:$((PORT + 1))/cache/bench?key=hot" "$COLD_URLS" "$SCOPE" > "$work/urls.txt"
@@ -100,6 +101,21 @@ done
 run put -m PUT -d "$(cat "$work/value")" -H "Authorization: $TOKEN" "$GATE/cache/bench?key=put&ttl_seconds=3600"
 run cold_verify --urls-from-file "$work/urls.txt"
 run unauthorized -H "Authorization: $BAD" "$GATE/cache/bench?key=hot"
+
+# gRPC (cache_client.Scs over one HTTP/2 channel, as the SDKs connect), against
+# a minimal server on the same stack answering the same encoded GetResponse.
+JWT=$(python3 -c 'import base64,json,sys; print(json.loads(base64.urlsafe_b64decode(sys.argv[1]))["api_key"])' "$TOKEN")
+grpc() {
+  local name=$1
+  shift
+  echo "  $name ..." >&2
+  "$TOOLS" grpc-load "$@" "$DURATION" "$CONCURRENCY" > "$work/$name.json"
+}
+for round in $(seq "$ROUNDS"); do
+  grpc "grpc_baseline_$round" "http://127.0.0.1:$((PORT + 3))" "$JWT" get
+  grpc "grpc_get_$round" "$GATE" "$JWT" get
+done
+grpc grpc_set "$GATE" "$JWT" set
 
 mkdir -p target
 python3 - "$work" "$DURATION" "$CONCURRENCY" "$ROUNDS" "$RATE" <<'PY' | tee target/load-report.md
@@ -134,7 +150,9 @@ for name, runs, expected in rows:
             print(f"unexpected statuses in {name}: {codes(d)}", file=sys.stderr)
     r, p50, p99 = median(runs, rps), median(runs, lambda d: p(d, "p50")), median(runs, lambda d: p(d, "p99"))
     print(f"| {name} | {r:,.0f} | {r / base_rps:.2f} | {p50:.3f} | {p99:.3f} | {p99 / base_p99:.2f} |")
+paired = statistics.median(rps(h) / rps(b) for h, b in zip(hits, base))
 print()
+print(f"GET hit / baseline throughput, median of the per-round ratios (each pair adjacent in time): {paired:.2f}")
 print("rounds (req/s, p99 ms): baseline " + ", ".join(f"{rps(d):,.0f} / {p(d, 'p99'):.2f}" for d in base)
       + "; GET hit " + ", ".join(f"{rps(d):,.0f} / {p(d, 'p99'):.2f}" for d in hits))
 base_rate = [load(f"baseline_rate_{r}") for r in range(1, rounds + 1)]
@@ -151,6 +169,27 @@ for name, runs in [("baseline", base_rate), ("authorized GET hit", hits_rate)]:
             ok = False
     p99 = median(runs, lambda d: p(d, "p99"))
     print(f"| {name} | {median(runs, lambda d: p(d, 'p50')):.3f} | {median(runs, lambda d: p(d, 'p90')):.3f} | {p99:.3f} | {p99 / rate_p99:.2f} |")
+grpc_base = [load(f"grpc_baseline_{r}") for r in range(1, rounds + 1)]
+grpc_get = [load(f"grpc_get_{r}") for r in range(1, rounds + 1)]
+grpc_set = [load("grpc_set")]
+g_rps = statistics.median(d["rps"] for d in grpc_base)
+g_p99 = statistics.median(d["p99"] for d in grpc_base)
+print()
+print(f"gRPC (tonic client, one HTTP/2 channel, {concurrency} concurrent calls), median of {rounds} alternating rounds:")
+print()
+print("| scenario | calls/s | vs baseline | p50 ms | p99 ms | p99 vs baseline |")
+print("|---|---|---|---|---|---|")
+for name, runs in [("baseline: minimal gRPC server, same bytes", grpc_base), ("authorized Get hit", grpc_get), ("authorized Set", grpc_set)]:
+    if any(d["errors"] for d in runs):
+        ok = False
+        print(f"errors in {name}: {[d['errors'] for d in runs]}", file=sys.stderr)
+    r = statistics.median(d["rps"] for d in runs)
+    p50 = statistics.median(d["p50"] for d in runs)
+    p99 = statistics.median(d["p99"] for d in runs)
+    print(f"| {name} | {r:,.0f} | {r / g_rps:.2f} | {p50:.3f} | {p99:.3f} | {p99 / g_p99:.2f} |")
+grpc_paired = statistics.median(h["rps"] / b["rps"] for h, b in zip(grpc_get, grpc_base))
+print()
+print(f"Get hit / baseline calls per second, median of the per-round ratios: {grpc_paired:.2f}")
 print()
 print(f"every response had its expected status: {ok}")
 if not ok:

@@ -17,8 +17,9 @@
 //! - [`token`]: envelope and JWT codec, key ring, verification (SPEC 2.2) with its
 //!   cache, revocation list, minting (SPEC 3.3, 7).
 //! - [`scope`]: scope compilation and the one authorizer (SPEC 3).
-//! - [`api`]: the fronts; [`api::http`] is Momento's HTTP API (SPEC 5). The gRPC
-//!   front answers UNIMPLEMENTED until it is built.
+//! - [`api`]: the fronts: [`api::grpc`] serves momento-protos' tonic services
+//!   (Scs, Pubsub, Token, Auth, ScsControl); [`api::http`] is Momento's HTTP API
+//!   (SPEC 5).
 //! - [`backend`]: `CacheBackend` / `TopicBackend` traits taking a `Permit`;
 //!   [`backend::memory`] is the embedded store with topics (SPEC 6).
 //! - [`server`]: listener, TLS, limits, graceful shutdown; [`admin`]: `/metrics`,

@@ -6,7 +6,6 @@ pub mod http;
 
 use ::http::{Request, Response, header};
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use crate::app::App;
@@ -14,8 +13,46 @@ use crate::app::App;
 /// Errors a response body can end with (a gRPC stream's status, for one).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The response body of both fronts.
-pub type ResponseBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+/// A boxed body: gRPC responses and streams.
+pub type BoxBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+
+/// The response body of both fronts: HTTP API responses stay unboxed (no
+/// allocation per response on the hot path); gRPC bodies are boxed.
+pub enum ResponseBody {
+    Http(http::Body),
+    Grpc(BoxBody),
+}
+
+impl hyper::body::Body for ResponseBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            ResponseBody::Http(body) => std::pin::Pin::new(body)
+                .poll_frame(cx)
+                .map_err(|never| match never {}),
+            ResponseBody::Grpc(body) => std::pin::Pin::new(body).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ResponseBody::Http(body) => body.is_end_stream(),
+            ResponseBody::Grpc(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            ResponseBody::Http(body) => body.size_hint(),
+            ResponseBody::Grpc(body) => body.size_hint(),
+        }
+    }
+}
 
 /// Serves one request on the main port.
 pub async fn handle(
@@ -26,9 +63,7 @@ pub async fn handle(
     if is_grpc(&req) {
         return grpc.handle(app, req).await;
     }
-    http::handle(app, req)
-        .await
-        .map(|body| body.map_err(|never| match never {}).boxed_unsync())
+    http::handle(app, req).await.map(ResponseBody::Http)
 }
 
 fn is_grpc(req: &Request<Incoming>) -> bool {

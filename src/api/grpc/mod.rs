@@ -107,7 +107,7 @@ impl Grpc {
             Err(never) => match never {},
         };
         normalize_codec_status(response.headers_mut());
-        response.map(|body| body.map_err(Into::into).boxed_unsync())
+        response.map(|body| ResponseBody::Grpc(body.map_err(Into::into).boxed_unsync()))
     }
 }
 
@@ -131,7 +131,10 @@ fn normalize_codec_status(headers: &mut http::HeaderMap) {
 
 /// A trailers-only gRPC response carrying `error`.
 pub fn status_response(error: &ApiError) -> Response<ResponseBody> {
-    let mut response = error.grpc_status().into_http::<ResponseBody>();
+    let mut response = error
+        .grpc_status()
+        .into_http::<super::http::Body>()
+        .map(ResponseBody::Http);
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/grpc"),

@@ -2,17 +2,15 @@
 //! indexes are authorized (superuser only, like the rest) and then answer
 //! UNIMPLEMENTED.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use momento_protos::control_client::scs_control_server::ScsControl;
 use momento_protos::control_client::*;
 use tonic::{Request, Response, Status};
 
-use super::{caller, observe};
+use super::{authorized_not_served, caller, observe};
 use crate::app::App;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use crate::operation::{Operation, OperationKind};
 use crate::scope::Permit;
 
@@ -36,30 +34,6 @@ fn cache_name(name: &str) -> Result<&str, ApiError> {
         ));
     }
     Ok(name)
-}
-
-/// Superuser-only RPCs this build does not serve (in async_trait's expanded form).
-macro_rules! superuser_not_served {
-    ($($method:ident($request:ty) -> $response:ty = $kind:ident;)+) => {
-        $(
-            fn $method<'life0, 'async_trait>(
-                &'life0 self,
-                request: Request<$request>,
-            ) -> Pin<Box<dyn Future<Output = Result<Response<$response>, Status>> + Send + 'async_trait>>
-            where
-                'life0: 'async_trait,
-                Self: 'async_trait,
-            {
-                Box::pin(async move {
-                    observe(&self.app, OperationKind::$kind, async {
-                        self.permit(&request, OperationKind::$kind)?;
-                        Err(ApiError::new(ErrorCode::Unimplemented, "not available in this build"))
-                    })
-                    .await
-                })
-            }
-        )+
-    };
 }
 
 #[tonic::async_trait]
@@ -130,7 +104,8 @@ impl ScsControl for ControlFront {
         .await
     }
 
-    superuser_not_served! {
+    authorized_not_served! {
+        global:
         create_signing_key(CreateSigningKeyRequest) -> CreateSigningKeyResponse = CreateSigningKey;
         revoke_signing_key(RevokeSigningKeyRequest) -> RevokeSigningKeyResponse = RevokeSigningKey;
         list_signing_keys(ListSigningKeysRequest) -> ListSigningKeysResponse = ListSigningKeys;

@@ -111,6 +111,53 @@ impl Grpc {
     }
 }
 
+/// Methods that are classified and authorized, then answer UNIMPLEMENTED:
+/// authorization always comes first, so the answer never tells a caller
+/// anything its scope does not cover. `#[async_trait]` does not see methods a
+/// macro expands to, so they are written in its expanded form (a boxed,
+/// `Send` future). `keyed:` rows authorize one key field of the request in the
+/// `cache` metadata's cache (via the service's `permit` and `one`); `global:`
+/// rows need a superuser (via the service's `permit`).
+macro_rules! authorized_not_served {
+    (keyed: $($method:ident($request:ty) -> $response:ty = $kind:ident, $field:ident;)+) => {
+        $( authorized_not_served!(@rpc $method, $request, $response, $kind, |this, request| {
+            this.permit(&request, OperationKind::$kind, |r| one(&r.$field))
+        }); )+
+    };
+    (global: $($method:ident($request:ty) -> $response:ty = $kind:ident;)+) => {
+        $( authorized_not_served!(@rpc $method, $request, $response, $kind, |this, request| {
+            this.permit(&request, OperationKind::$kind)
+        }); )+
+    };
+    (@rpc $method:ident, $request:ty, $response:ty, $kind:ident, |$this:ident, $req:ident| $authorize:block) => {
+        fn $method<'life0, 'async_trait>(
+            &'life0 self,
+            $req: tonic::Request<$request>,
+        ) -> std::pin::Pin<Box<
+            dyn std::future::Future<Output = Result<tonic::Response<$response>, tonic::Status>>
+                + Send
+                + 'async_trait,
+        >>
+        where
+            'life0: 'async_trait,
+            Self: 'async_trait,
+        {
+            Box::pin(async move {
+                let $this = self;
+                $crate::api::grpc::observe(&$this.app, OperationKind::$kind, async {
+                    $authorize?;
+                    Err($crate::error::ApiError::new(
+                        $crate::error::ErrorCode::Unimplemented,
+                        "this RPC is not available in this build yet",
+                    ))
+                })
+                .await
+            })
+        }
+    };
+}
+pub(crate) use authorized_not_served;
+
 /// tonic's codec refuses a message before any handler runs, as a trailers-only
 /// response: OUT_OF_RANGE for one over the size limit, INTERNAL for one that
 /// does not decode. SPEC 4 names these RESOURCE_EXHAUSTED and INVALID_ARGUMENT.

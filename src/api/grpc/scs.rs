@@ -7,7 +7,6 @@
 //! comes first, so the answer never tells a caller anything its scope does
 //! not cover.
 
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +16,7 @@ use momento_protos::cache_client::*;
 use tonic::codegen::tokio_stream::{self, Stream};
 use tonic::{Request, Response, Status};
 
-use super::{cache_name, caller, observe};
+use super::{authorized_not_served, cache_name, caller, observe};
 use crate::app::App;
 use crate::backend::{CacheBackend, Condition, TtlOutcome, TtlUpdate, value_hash};
 use crate::error::{ApiError, ErrorCode};
@@ -99,33 +98,6 @@ fn not_served() -> ApiError {
 
 fn one(key: &[u8]) -> Target<'_> {
     Target::Keys(Keys::One(key))
-}
-
-/// RPCs that are classified and authorized, then answer UNIMPLEMENTED.
-///
-/// `#[async_trait]` does not see methods a macro expands to, so these are
-/// written in its expanded form: a boxed, `Send` future.
-macro_rules! authorized_not_served {
-    ($($method:ident($request:ty) -> $response:ty = $kind:ident, $field:ident;)+) => {
-        $(
-            fn $method<'life0, 'async_trait>(
-                &'life0 self,
-                request: Request<$request>,
-            ) -> Pin<Box<dyn Future<Output = Result<Response<$response>, Status>> + Send + 'async_trait>>
-            where
-                'life0: 'async_trait,
-                Self: 'async_trait,
-            {
-                Box::pin(async move {
-                    observe(&self.app, OperationKind::$kind, async {
-                        self.permit(&request, OperationKind::$kind, |r| one(&r.$field))?;
-                        Err(not_served())
-                    })
-                    .await
-                })
-            }
-        )+
-    };
 }
 
 #[tonic::async_trait]
@@ -551,6 +523,7 @@ impl Scs for ScsFront {
     }
 
     authorized_not_served! {
+        keyed:
         dictionary_get(DictionaryGetRequest) -> DictionaryGetResponse = DictionaryGet, dictionary_name;
         dictionary_fetch(DictionaryFetchRequest) -> DictionaryFetchResponse = DictionaryFetch, dictionary_name;
         dictionary_set(DictionarySetRequest) -> DictionarySetResponse = DictionarySet, dictionary_name;

@@ -358,3 +358,16 @@ fn missing_credential_is_an_authentication_error() {
     assert_eq!(AuthError::Missing.code(), ErrorCode::AuthenticationError);
     assert_eq!(AuthError::Missing.reason(), "missing");
 }
+
+#[test]
+fn an_enormous_configured_lifetime_does_not_overflow() {
+    let policy = AuthPolicy {
+        max_api_key_lifetime_secs: u64::MAX,
+        ..AuthPolicy::default()
+    };
+    let f = fixture_with(policy, "k1");
+    let minted = f.mint(RW_C, CredentialKind::ApiKey, Some(u64::MAX - 1));
+    assert_eq!(minted.expires_at, Some(u64::MAX));
+    let verified = f.auth.verify_at(&minted.jwt, NOW).unwrap();
+    assert_eq!(verified.expires_at, Some(u64::MAX));
+}

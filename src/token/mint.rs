@@ -113,7 +113,8 @@ pub fn mint(
                 max,
             });
         }
-        Some(ttl) => Some(now + ttl),
+        // Saturating: the configured maximum may be enormous.
+        Some(ttl) => Some(now.saturating_add(ttl)),
     };
     let jti = new_jti().map_err(MintError::Signing)?;
     let claims = Claims {

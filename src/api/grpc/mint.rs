@@ -198,7 +198,7 @@ impl Auth for MintFront {
                 });
             }
             // Same scope, subject and token id; the same lifetime, from now.
-            let old = token::inspect(&r.api_key)?;
+            let old = token::inspect(r.api_key.trim())?; // the bytes `caller` verified
             let scope = old.scope.ok_or(AuthError::BadScope)?;
             let minted = self.mint(&MintRequest {
                 scope: &scope,

@@ -947,3 +947,60 @@ async fn bad_grpc_input_gets_a_clear_status() {
     assert_eq!(not_grpc, None);
     assert_eq!(headers["content-type"], "application/json");
 }
+
+/// A subscriber that stops reading still ends with its credential, and its
+/// server-side subscription is released.
+#[tokio::test]
+async fn a_stalled_subscriber_does_not_outlive_its_credential() {
+    use momento_protos::cache_client::pubsub::pubsub_client::PubsubClient;
+    use momento_protos::cache_client::pubsub::{
+        PublishRequest, SubscriptionRequest, TopicValue, topic_value,
+    };
+    let s = start(|_| {}).await;
+    let short = jwt(&s.mint(
+        r#"{"permissions":[{"role":"subscribeonly","cache":"*","topic":"*"}]}"#,
+        true,
+        Some(2),
+    ));
+    let publisher = jwt(&s.superuser);
+    let mut c = PubsubClient::connect(format!("http://{}", s.addr))
+        .await
+        .unwrap();
+    let subscribe = SubscriptionRequest {
+        cache_name: CACHE.into(),
+        topic: "t".into(),
+        ..Default::default()
+    };
+    let _stream = c
+        .subscribe(call(subscribe, Some(&short), None))
+        .await
+        .unwrap()
+        .into_inner();
+    // Never read: fill every buffer between the server and this client.
+    let value = TopicValue {
+        kind: Some(topic_value::Kind::Binary(vec![7; 4096])),
+    };
+    for _ in 0..200 {
+        let message = PublishRequest {
+            cache_name: CACHE.into(),
+            topic: "t".into(),
+            value: Some(value.clone()),
+        };
+        c.publish(call(message, Some(&publisher), None))
+            .await
+            .unwrap();
+    }
+    assert_eq!(s.app.metrics.open_subscriptions(), 1);
+    let mut open = 1;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        open = s.app.metrics.open_subscriptions();
+        if open == 0 {
+            break;
+        }
+    }
+    assert_eq!(
+        open, 0,
+        "the stalled subscription ended with its credential"
+    );
+}

@@ -292,3 +292,26 @@ async fn tls_with_alpn_h2_and_http11() {
             .starts_with("HTTP/1.1 2")
     );
 }
+
+#[tokio::test]
+async fn silent_connections_do_not_hold_slots() {
+    let s = start(|c| {
+        c.server.max_connections = 1;
+        c.server.header_read_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let _silent = TcpStream::connect(s.addr).await.unwrap();
+    let reply = tokio::time::timeout(
+        Duration::from_secs(5),
+        send(
+            s.addr,
+            "GET",
+            "/cache/default-cache?key=k",
+            &[],
+            Bytes::new(),
+        ),
+    )
+    .await
+    .expect("served once the silent client's slot is freed");
+    assert_eq!(reply.status, 401);
+}

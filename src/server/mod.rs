@@ -3,8 +3,10 @@
 //! One port serves HTTP/1.1 and HTTP/2 (h2c with prior knowledge, or h2 by TLS
 //! ALPN): hyper-util's `auto` builder reads the connection preface. Every phase
 //! of a connection is bounded: connections by a semaphore (accepting waits when
-//! it is full), the TLS handshake and the request head by
-//! `server.header_read_timeout`, the head's size by `server.max_header_bytes`.
+//! it is full), the first byte, the TLS handshake and the request head by
+//! `server.header_read_timeout`, the head's size by `server.max_header_bytes`,
+//! idle HTTP/2 peers by keep-alive pings, and every request by
+//! `server.request_timeout` (long polls and streams by their own rules).
 
 mod tls;
 
@@ -68,7 +70,18 @@ pub async fn run(
         tokio::spawn(async move {
             let _open = app.metrics.connection();
             match tls {
-                None => serve_connection(stream, app, grpc, &builder, watcher).await,
+                None => {
+                    // A client that sends nothing must not hold a slot: wait
+                    // for its first byte no longer than for a request head.
+                    let mut first = [0u8; 1];
+                    let peeked = tokio::time::timeout(
+                        app.limits.header_read_timeout,
+                        stream.peek(&mut first),
+                    );
+                    if matches!(peeked.await, Ok(Ok(n)) if n > 0) {
+                        serve_connection(stream, app, grpc, &builder, watcher).await;
+                    }
+                }
                 Some(acceptor) => {
                     let handshake = tokio::time::timeout(
                         app.limits.header_read_timeout,
@@ -101,9 +114,13 @@ fn builder(app: &App) -> auto::Builder<TokioExecutor> {
         .timer(TokioTimer::new())
         .header_read_timeout(app.limits.header_read_timeout)
         .max_buf_size(app.limits.max_header_bytes.max(8192));
+    // HTTP/2 connections are pinged when idle and closed when the peer stops
+    // answering, so a dead or silent peer does not keep its slot.
     builder
         .http2()
         .timer(TokioTimer::new())
+        .keep_alive_interval(Some(std::time::Duration::from_secs(20)))
+        .keep_alive_timeout(app.limits.header_read_timeout)
         .max_header_list_size(u32::try_from(app.limits.max_header_bytes).unwrap_or(u32::MAX));
     builder
 }

@@ -85,26 +85,44 @@ impl Grpc {
             return status_response(&error);
         };
         let route = kind.route();
-        let response = if route.starts_with("/cache_client.Scs/") {
-            self.scs.clone().call(req).await
-        } else if route.starts_with("/cache_client.pubsub.Pubsub/") {
-            self.pubsub.clone().call(req).await
-        } else if route.starts_with("/control_client.ScsControl/") {
-            self.control.clone().call(req).await
-        } else if route.starts_with("/token.Token/") {
-            self.token.clone().call(req).await
-        } else if route.starts_with("/auth.Auth/") {
-            self.auth.clone().call(req).await
-        } else {
-            // The table names no other service; fail closed if it ever does.
-            return status_response(&ApiError::new(
-                ErrorCode::PermissionError,
-                "this RPC is not served",
-            ));
+        let call = async {
+            let response = if route.starts_with("/cache_client.Scs/") {
+                self.scs.clone().call(req).await
+            } else if route.starts_with("/cache_client.pubsub.Pubsub/") {
+                self.pubsub.clone().call(req).await
+            } else if route.starts_with("/control_client.ScsControl/") {
+                self.control.clone().call(req).await
+            } else if route.starts_with("/token.Token/") {
+                self.token.clone().call(req).await
+            } else if route.starts_with("/auth.Auth/") {
+                self.auth.clone().call(req).await
+            } else {
+                // The table names no other service; fail closed if it ever does.
+                return None;
+            };
+            Some(match response {
+                Ok(response) => response,
+                Err(never) => match never {},
+            })
         };
-        let mut response = match response {
-            Ok(response) => response,
-            Err(never) => match never {},
+        // Reading the request and producing the response head (for streams:
+        // the stream itself) is bounded like any request; a stream's items
+        // are then bounded by its own rules.
+        let limit = app.limits.request_timeout;
+        let mut response = match tokio::time::timeout(limit, call).await {
+            Ok(Some(response)) => response,
+            Ok(None) => {
+                let error = ApiError::new(ErrorCode::PermissionError, "this RPC is not served");
+                return status_response(&error);
+            }
+            Err(_) => {
+                let outcome = crate::metrics::Outcome::Timeout;
+                app.metrics.request("grpc", kind.name(), outcome, limit);
+                return status_response(&ApiError::new(
+                    ErrorCode::TimeoutError,
+                    "request timed out",
+                ));
+            }
         };
         normalize_codec_status(response.headers_mut());
         response.map(|body| ResponseBody::Grpc(body.map_err(Into::into).boxed_unsync()))

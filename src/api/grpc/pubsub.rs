@@ -109,6 +109,11 @@ impl Pubsub for PubsubFront {
 }
 
 /// Moves events from the subscription to the client until one side ends.
+///
+/// The credential is checked before every delivery (cheap: a clock compare
+/// and an atomic load), and while the client is not reading, the wait for room
+/// in the channel races the periodic re-check and the drain, so a stalled
+/// client cannot keep its stream past its credential.
 async fn feed(
     app: Arc<App>,
     verified: Arc<Verified>,
@@ -119,28 +124,45 @@ async fn feed(
     let mut recheck = tokio::time::interval(RECHECK);
     let drained = app.drained();
     tokio::pin!(drained);
-    loop {
-        let end = tokio::select! {
+    let end = 'stream: loop {
+        let events = tokio::select! {
+            biased;
+            _ = &mut drained => break Status::unavailable("the server is shutting down"),
+            _ = recheck.tick() => match app.auth.recheck(&verified) {
+                Ok(()) => continue,
+                Err(e) => break ApiError::from(e).grpc_status(),
+            },
+            _ = tx.closed() => return,
             events = subscription.next(BUFFER) => match events {
-                Ok(events) => {
-                    for event in &events {
-                        if tx.send(Ok(item(event))).await.is_err() {
-                            return; // the client went away
+                Ok(events) => events,
+                Err(e) => break ApiError::from(e).grpc_status(),
+            },
+        };
+        for event in &events {
+            if let Err(e) = app.auth.recheck(&verified) {
+                break 'stream ApiError::from(e).grpc_status();
+            }
+            let slot = tokio::select! {
+                biased;
+                _ = &mut drained => break 'stream Status::unavailable("the server is shutting down"),
+                _ = async {
+                    loop {
+                        recheck.tick().await;
+                        if app.auth.recheck(&verified).is_err() {
+                            return;
                         }
                     }
-                    None
-                }
-                Err(e) => Some(ApiError::from(e).grpc_status()),
-            },
-            _ = recheck.tick() => app.auth.recheck(&verified).err().map(|e| ApiError::from(e).grpc_status()),
-            _ = &mut drained => Some(Status::unavailable("the server is shutting down")),
-            _ = tx.closed() => return,
-        };
-        if let Some(status) = end {
-            let _ = tx.send(Err(status)).await;
-            return;
+                } => continue 'stream,
+                slot = tx.reserve() => slot,
+            };
+            match slot {
+                Ok(slot) => slot.send(Ok(item(event))),
+                Err(_) => return, // the client went away
+            }
         }
-    }
+    };
+    // Best effort: a client that is not reading gets the end of the stream.
+    let _ = tx.try_send(Err(end));
 }
 
 fn item(event: &TopicEvent) -> SubscriptionItem {

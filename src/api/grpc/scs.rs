@@ -181,6 +181,9 @@ impl Scs for ScsFront {
 
     type GetBatchStream = Streamed<GetResponse>;
 
+    /// Items are fetched one at a time as the client reads them (a small
+    /// bounded channel): a batch naming one large value many times costs one
+    /// value at a time, not all of them at once.
     async fn get_batch(
         &self,
         request: Request<GetBatchRequest>,
@@ -189,27 +192,35 @@ impl Scs for ScsFront {
             let (permit, cache) = self.permit(&request, OperationKind::GetBatch, |r| {
                 Target::Keys(Keys::Gets(&r.items))
             })?;
-            let mut responses = Vec::with_capacity(request.get_ref().items.len());
-            for item in &request.get_ref().items {
-                let response = match self
-                    .app
-                    .backend
-                    .get(&permit, &cache, &item.cache_key)
-                    .await?
-                {
-                    Some(body) => GetResponse {
-                        result: ECacheResult::Hit as i32,
-                        cache_body: body.to_vec(),
-                        message: String::new(),
-                    },
-                    None => GetResponse {
-                        result: ECacheResult::Miss as i32,
-                        ..Default::default()
-                    },
-                };
-                responses.push(Ok(response));
-            }
-            Ok(Box::pin(tokio_stream::iter(responses)) as Self::GetBatchStream)
+            let keys: Vec<Vec<u8>> = request
+                .into_inner()
+                .items
+                .into_iter()
+                .map(|i| i.cache_key)
+                .collect();
+            let (tx, rx) = tokio::sync::mpsc::channel(4);
+            let app = Arc::clone(&self.app);
+            tokio::spawn(async move {
+                for key in keys {
+                    let response = match app.backend.get(&permit, &cache, &key).await {
+                        Ok(Some(body)) => Ok(GetResponse {
+                            result: ECacheResult::Hit as i32,
+                            cache_body: body.to_vec(),
+                            message: String::new(),
+                        }),
+                        Ok(None) => Ok(GetResponse {
+                            result: ECacheResult::Miss as i32,
+                            ..Default::default()
+                        }),
+                        Err(e) => Err(ApiError::from(e).grpc_status()),
+                    };
+                    let failed = response.is_err();
+                    if tx.send(response).await.is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)) as Self::GetBatchStream)
         })
         .await
     }

@@ -371,3 +371,29 @@ fn an_enormous_configured_lifetime_does_not_overflow() {
     let verified = f.auth.verify_at(&minted.jwt, NOW).unwrap();
     assert_eq!(verified.expires_at, Some(u64::MAX));
 }
+
+#[test]
+fn a_revocation_outlives_the_leeway_window() {
+    use scopegate::token::RevokeBy;
+    let f = fixture_with(
+        AuthPolicy {
+            leeway_secs: 5,
+            ..AuthPolicy::default()
+        },
+        "k1",
+    );
+    let now = token::unix_now();
+    let minted = f.mint_at(RW_C, CredentialKind::Disposable, Some(60), now - 10);
+    let exp = minted.expires_at.unwrap();
+    f.auth.revoke(RevokeBy::Jti, &minted.jti, Some(exp));
+    // Past exp but inside the leeway the credential would still be accepted,
+    // so the revocation must still hold there.
+    assert_eq!(
+        f.auth.verify_at(&minted.jwt, exp + 3).unwrap_err(),
+        AuthError::Revoked
+    );
+    assert_eq!(
+        f.auth.verify_at(&minted.jwt, exp + 5).unwrap_err(),
+        AuthError::Expired
+    );
+}

@@ -403,6 +403,13 @@ mod minting {
         admin.delete_cache("fresh").await.unwrap();
         let err = admin.delete_cache("fresh").await.unwrap_err();
         assert_eq!(err.error_code, MomentoErrorCode::CacheNotFoundError);
+        // Caches declared in the config always exist.
+        let err = admin.delete_cache(CACHE).await.unwrap_err();
+        assert_eq!(
+            err.error_code,
+            MomentoErrorCode::FailedPreconditionError,
+            "{err:?}"
+        );
 
         let fine = sdk_client(
             &s,

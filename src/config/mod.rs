@@ -243,6 +243,9 @@ fn backend_limits(raw: &raw::RawBackend, errors: &mut Vec<String>) -> Option<Mem
     if !(1..=1_000_000).contains(&raw.topic_replay) {
         errors.push("backend.topic_replay must be between 1 and 1000000".into());
     }
+    if raw.topic_replay_bytes == 0 {
+        errors.push("backend.topic_replay_bytes must be at least 1".into());
+    }
     if raw.max_topics_per_cache == 0 {
         errors.push("backend.max_topics_per_cache must be at least 1".into());
     }
@@ -250,6 +253,7 @@ fn backend_limits(raw: &raw::RawBackend, errors: &mut Vec<String>) -> Option<Mem
     Some(MemoryLimits {
         max_bytes_per_cache: raw.max_bytes_per_cache,
         topic_replay: raw.topic_replay,
+        topic_replay_bytes: raw.topic_replay_bytes,
         max_topics_per_cache: raw.max_topics_per_cache,
         heartbeat: heartbeat?,
     })

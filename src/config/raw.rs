@@ -119,6 +119,7 @@ pub(super) struct RawBackend {
     pub(super) kind: String,
     pub(super) max_bytes_per_cache: u64,
     pub(super) topic_replay: usize,
+    pub(super) topic_replay_bytes: usize,
     pub(super) max_topics_per_cache: usize,
     pub(super) heartbeat: String,
 }
@@ -129,6 +130,7 @@ impl Default for RawBackend {
             kind: "memory".into(),
             max_bytes_per_cache: 256 * 1024 * 1024,
             topic_replay: 1024,
+            topic_replay_bytes: 16 * 1024 * 1024,
             max_topics_per_cache: 10_000,
             heartbeat: "5s".into(),
         }

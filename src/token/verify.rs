@@ -213,6 +213,15 @@ impl Authenticator {
         Ok(verified)
     }
 
+    /// Revokes credentials whose `by` claim is `value`, issued up to now. `until`
+    /// is the latest expiry of the credentials it targets (`None`: for good);
+    /// the entry is kept `leeway` longer, as long as such a credential could
+    /// still be accepted.
+    pub fn revoke(&self, by: super::RevokeBy, value: &str, until: Option<u64>) {
+        let until = until.map(|u| u.saturating_add(self.policy.leeway_secs));
+        self.revocations.revoke(by, value, unix_now(), until);
+    }
+
     /// Verification-cache hits and misses so far.
     pub fn cache_stats(&self) -> (u64, u64) {
         (

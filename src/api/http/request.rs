@@ -156,7 +156,11 @@ fn decode(text: &str, plus_is_space: bool) -> Option<Vec<u8>> {
     while i < bytes.len() {
         match bytes[i] {
             b'%' => {
+                // Two hex digits exactly (from_str_radix alone would take "+A").
                 let hex = bytes.get(i + 1..i + 3)?;
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
                 let hex = std::str::from_utf8(hex).ok()?;
                 out.push(u8::from_str_radix(hex, 16).ok()?);
                 i += 3;
@@ -188,7 +192,15 @@ mod tests {
         let q = Query::parse(Some("key=a%2Fb+c%FF&ttl_seconds=5&other=x")).unwrap();
         assert_eq!(q.key.as_deref(), Some(&b"a/b c\xff"[..]));
         assert_eq!(q.ttl_seconds().unwrap(), 5);
-        for bad in ["key=%", "key=%4", "key=%zz", "key=a&key=b", "token=%GG"] {
+        for bad in [
+            "key=%",
+            "key=%4",
+            "key=%zz",
+            "key=a&key=b",
+            "token=%GG",
+            "key=%+A",
+            "key=%-1",
+        ] {
             assert!(Query::parse(Some(bad)).is_err(), "{bad}");
         }
         assert_eq!(

@@ -27,6 +27,8 @@ pub struct MemoryLimits {
     pub max_bytes_per_cache: u64,
     /// Messages each topic keeps for subscribers that resume.
     pub topic_replay: usize,
+    /// Bytes of message values each topic keeps; the oldest go first.
+    pub topic_replay_bytes: usize,
     /// Topics one cache may hold at once.
     pub max_topics_per_cache: usize,
     /// An idle subscription yields a heartbeat this often.
@@ -38,6 +40,7 @@ impl Default for MemoryLimits {
         MemoryLimits {
             max_bytes_per_cache: 256 * 1024 * 1024,
             topic_replay: 1024,
+            topic_replay_bytes: 16 * 1024 * 1024,
             max_topics_per_cache: 10_000,
             heartbeat: Duration::from_secs(5),
         }
@@ -108,6 +111,8 @@ impl Store {
 /// The memory backend.
 pub struct MemoryBackend {
     caches: DashMap<Box<str>, Arc<Store>>,
+    /// Caches declared in the config: they always exist (SPEC 9).
+    declared: Vec<String>,
     limits: MemoryLimits,
 }
 
@@ -116,6 +121,7 @@ impl MemoryBackend {
     pub fn new(limits: MemoryLimits, caches: &[String]) -> Self {
         let backend = MemoryBackend {
             caches: DashMap::new(),
+            declared: caches.to_vec(),
             limits,
         };
         for name in caches {
@@ -144,8 +150,14 @@ impl MemoryBackend {
         }
     }
 
-    /// Deletes a cache and closes its topics' subscriptions.
+    /// Deletes a cache and closes its topics' subscriptions. Caches declared
+    /// in the config cannot be deleted.
     pub fn delete_cache(&self, _: &Permit, name: &str) -> Result<(), BackendError> {
+        if self.declared.iter().any(|d| d == name) {
+            return Err(BackendError::FailedPrecondition(
+                "caches declared in the config cannot be deleted",
+            ));
+        }
         self.caches
             .remove(name)
             .map(|_| ())

@@ -37,6 +37,8 @@ struct Ring {
     /// The sequence number the next message gets (starts at 1).
     next: u64,
     messages: VecDeque<Arc<TopicMessage>>,
+    /// Bytes of the values in `messages`.
+    bytes: usize,
 }
 
 struct Topic {
@@ -61,6 +63,7 @@ impl Topic {
 pub(super) struct Topics {
     topics: DashMap<Box<str>, Arc<Topic>>,
     replay: usize,
+    replay_bytes: usize,
     max_topics: usize,
     heartbeat: Duration,
 }
@@ -70,6 +73,7 @@ impl Topics {
         Topics {
             topics: DashMap::new(),
             replay: limits.topic_replay.max(1),
+            replay_bytes: limits.topic_replay_bytes,
             max_topics: limits.max_topics_per_cache,
             heartbeat: limits.heartbeat,
         }
@@ -92,6 +96,7 @@ impl Topics {
                 ring: Mutex::new(Ring {
                     next: 1,
                     messages: VecDeque::new(),
+                    bytes: 0,
                 }),
                 latest: watch::channel(0).0,
                 closed: AtomicBool::new(false),
@@ -107,6 +112,7 @@ impl Topics {
         publisher_id: &str,
     ) -> Result<u64, BackendError> {
         let topic = self.topic(name)?;
+        let size = value.len();
         let sequence = {
             let mut ring = topic.lock();
             let sequence = ring.next;
@@ -117,8 +123,14 @@ impl Topics {
                 value,
                 publisher_id: publisher_id.into(),
             }));
-            if ring.messages.len() > self.replay {
-                ring.messages.pop_front();
+            ring.bytes += size;
+            // Bounded by count and by bytes; the newest message always stays.
+            while ring.messages.len() > 1
+                && (ring.messages.len() > self.replay || ring.bytes > self.replay_bytes)
+            {
+                if let Some(old) = ring.messages.pop_front() {
+                    ring.bytes -= old.value.len();
+                }
             }
             sequence
         };
@@ -362,6 +374,40 @@ mod tests {
         assert_eq!(sub.next(1).await.unwrap(), [TopicEvent::Heartbeat]);
         t.close();
         assert_eq!(sub.next(1).await.unwrap_err(), BackendError::CacheNotFound);
+    }
+
+    #[tokio::test]
+    async fn the_replay_ring_is_bounded_in_bytes_too() {
+        let t = Topics::new(&MemoryLimits {
+            topic_replay: 100,
+            topic_replay_bytes: 10,
+            ..MemoryLimits::default()
+        });
+        for i in 0..5 {
+            t.publish("a", TopicValue::Binary(vec![i; 4].into()), "")
+                .unwrap();
+        }
+        // 4-byte messages under a 10-byte budget: the two newest remain.
+        let page = t.subscribe("a", None).unwrap().topic.page;
+        let mut sub = t
+            .subscribe("a", Some(Resume { sequence: 1, page }))
+            .unwrap();
+        let events = sub.next(10).await.unwrap();
+        assert!(matches!(
+            events[0],
+            TopicEvent::Discontinuity {
+                new_sequence: 4,
+                ..
+            }
+        ));
+        assert_eq!(sequences(&events), [4, 5]);
+        // A message larger than the budget is still kept (alone).
+        t.publish("a", TopicValue::Binary(vec![0; 64].into()), "")
+            .unwrap();
+        let mut latest = t
+            .subscribe("a", Some(Resume { sequence: 6, page }))
+            .unwrap();
+        assert_eq!(sequences(&latest.next(10).await.unwrap()), [6]);
     }
 
     #[test]

@@ -7,141 +7,48 @@
 //! comes first, so the answer never tells a caller anything its scope does
 //! not cover.
 
-use std::pin::Pin;
+mod support;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use momento_protos::cache_client::scs_server::Scs;
 use momento_protos::cache_client::*;
-use tonic::codegen::tokio_stream::{self, Stream};
+use tonic::codegen::tokio_stream;
 use tonic::{Request, Response, Status};
 
-use super::{authorized_not_served, cache_name, caller, observe};
-use crate::app::App;
+pub use support::ScsFront;
+use support::{Streamed, get_response, not_served, one, set_ok};
+
+use super::{authorized_not_served, observe};
 use crate::backend::{CacheBackend, Condition, TtlOutcome, TtlUpdate, value_hash};
-use crate::error::{ApiError, ErrorCode};
-use crate::operation::{Keys, Operation, OperationKind, SourceKeys, Target};
-use crate::scope::Permit;
-
-pub struct ScsFront {
-    pub app: Arc<App>,
-}
-
-type Streamed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
-
-impl ScsFront {
-    /// Authenticates the caller and authorizes `target` in the `cache` metadata's cache.
-    fn permit<T>(
-        &self,
-        request: &Request<T>,
-        kind: OperationKind,
-        keys: impl FnOnce(&T) -> Target<'_>,
-    ) -> Result<(Permit, String), ApiError> {
-        let cache = cache_name(request)?;
-        let verified = caller(&self.app, request)?;
-        let op = Operation {
-            kind,
-            cache: &cache,
-            target: keys(request.get_ref()),
-        };
-        let permit = verified.scope.authorize(&op)?;
-        Ok((permit, cache))
-    }
-
-    fn ttl(&self, milliseconds: u64) -> Result<Duration, ApiError> {
-        const MAX_TTL_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
-        match milliseconds {
-            0 => Err(ApiError::invalid("ttl_milliseconds must be greater than 0")),
-            ms if ms > MAX_TTL_MS => Err(ApiError::invalid("ttl_milliseconds is over ten years")),
-            ms => Ok(Duration::from_millis(ms)),
-        }
-    }
-
-    /// SetIf, SetIfHash and SetIfNotExists: validate, then one atomic backend call.
-    async fn conditional_set(
-        &self,
-        permit: &Permit,
-        cache: &str,
-        key: &[u8],
-        value: &[u8],
-        ttl_milliseconds: u64,
-        condition: &Condition,
-    ) -> Result<bool, ApiError> {
-        let ttl = self.ttl(ttl_milliseconds)?;
-        self.check_value(value)?;
-        let value = bytes::Bytes::copy_from_slice(value);
-        Ok(self
-            .app
-            .backend
-            .set_if(permit, cache, key, value, ttl, condition)
-            .await?)
-    }
-
-    fn check_value(&self, value: &[u8]) -> Result<(), ApiError> {
-        let max = self.app.limits.max_value_bytes;
-        if value.len() > max {
-            return Err(ApiError::new(
-                ErrorCode::LimitExceededError,
-                format!("the value is larger than the limit of {max} bytes"),
-            ));
-        }
-        Ok(())
-    }
-}
-
-fn not_served() -> ApiError {
-    ApiError::new(
-        ErrorCode::Unimplemented,
-        "this RPC is not available in this build yet",
-    )
-}
-
-fn one(key: &[u8]) -> Target<'_> {
-    Target::Keys(Keys::One(key))
-}
+use crate::error::ApiError;
+use crate::operation::{Keys, OperationKind, SourceKeys, Target};
 
 #[tonic::async_trait]
 impl Scs for ScsFront {
     async fn get(&self, request: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {
         observe(&self.app, OperationKind::Get, async {
-            let (permit, cache) =
-                self.permit(&request, OperationKind::Get, |r| one(&r.cache_key))?;
+            let (permit, cache) = self.keyed(&request, OperationKind::Get)?;
             let value = self
                 .app
                 .backend
                 .get(&permit, &cache, &request.get_ref().cache_key)
                 .await?;
-            Ok(match value {
-                Some(body) => GetResponse {
-                    result: ECacheResult::Hit as i32,
-                    cache_body: body.to_vec(),
-                    message: String::new(),
-                },
-                None => GetResponse {
-                    result: ECacheResult::Miss as i32,
-                    ..Default::default()
-                },
-            })
+            Ok(get_response(value))
         })
         .await
     }
 
     async fn set(&self, request: Request<SetRequest>) -> Result<Response<SetResponse>, Status> {
         observe(&self.app, OperationKind::Set, async {
-            let (permit, cache) =
-                self.permit(&request, OperationKind::Set, |r| one(&r.cache_key))?;
+            let (permit, cache) = self.keyed(&request, OperationKind::Set)?;
             let r = request.get_ref();
-            let ttl = self.ttl(r.ttl_milliseconds)?;
-            self.check_value(&r.cache_body)?;
-            let value = bytes::Bytes::copy_from_slice(&r.cache_body);
+            let (ttl, value) = self.value(r.ttl_milliseconds, &r.cache_body)?;
             self.app
                 .backend
                 .set(&permit, &cache, &r.cache_key, value, ttl)
                 .await?;
-            Ok(SetResponse {
-                result: ECacheResult::Ok as i32,
-                message: String::new(),
-            })
+            Ok(set_ok())
         })
         .await
     }
@@ -151,8 +58,7 @@ impl Scs for ScsFront {
         request: Request<DeleteRequest>,
     ) -> Result<Response<DeleteResponse>, Status> {
         observe(&self.app, OperationKind::Delete, async {
-            let (permit, cache) =
-                self.permit(&request, OperationKind::Delete, |r| one(&r.cache_key))?;
+            let (permit, cache) = self.keyed(&request, OperationKind::Delete)?;
             self.app
                 .backend
                 .delete(&permit, &cache, &request.get_ref().cache_key)
@@ -203,15 +109,7 @@ impl Scs for ScsFront {
             tokio::spawn(async move {
                 for key in keys {
                     let response = match app.backend.get(&permit, &cache, &key).await {
-                        Ok(Some(body)) => Ok(GetResponse {
-                            result: ECacheResult::Hit as i32,
-                            cache_body: body.to_vec(),
-                            message: String::new(),
-                        }),
-                        Ok(None) => Ok(GetResponse {
-                            result: ECacheResult::Miss as i32,
-                            ..Default::default()
-                        }),
+                        Ok(value) => Ok(get_response(value)),
                         Err(e) => Err(ApiError::from(e).grpc_status()),
                     };
                     let failed = response.is_err();
@@ -237,22 +135,17 @@ impl Scs for ScsFront {
             })?;
             // Validate every item before writing any: nothing is half-written.
             let items = &request.get_ref().items;
-            let mut ttls = Vec::with_capacity(items.len());
-            for item in items {
-                ttls.push(self.ttl(item.ttl_milliseconds)?);
-                self.check_value(&item.cache_body)?;
-            }
+            let values = items
+                .iter()
+                .map(|item| self.value(item.ttl_milliseconds, &item.cache_body))
+                .collect::<Result<Vec<_>, _>>()?;
             let mut responses = Vec::with_capacity(items.len());
-            for (item, ttl) in items.iter().zip(ttls) {
-                let value = bytes::Bytes::copy_from_slice(&item.cache_body);
+            for (item, (ttl, value)) in items.iter().zip(values) {
                 self.app
                     .backend
                     .set(&permit, &cache, &item.cache_key, value, ttl)
                     .await?;
-                responses.push(Ok(SetResponse {
-                    result: ECacheResult::Ok as i32,
-                    message: String::new(),
-                }));
+                responses.push(Ok(set_ok()));
             }
             Ok(Box::pin(tokio_stream::iter(responses)) as Self::SetBatchStream)
         })
@@ -265,13 +158,7 @@ impl Scs for ScsFront {
     ) -> Result<Response<GetWithHashResponse>, Status> {
         use get_with_hash_response::{Found, Missing, Result as R};
         observe(&self.app, OperationKind::GetWithHash, async {
-            let (permit, cache) =
-                self.permit(&request, OperationKind::GetWithHash, |r| one(&r.cache_key))?;
-            let item = self
-                .app
-                .backend
-                .item(&permit, &cache, &request.get_ref().cache_key)
-                .await?;
+            let item = self.item(&request, OperationKind::GetWithHash).await?;
             let result = match item {
                 Some(item) => R::Found(Found {
                     hash: value_hash(&item.value).to_vec(),
@@ -293,8 +180,7 @@ impl Scs for ScsFront {
         use momento_protos::cache_client::set_if_request::Condition as C;
         use set_if_response::{NotStored, Result as R, Stored};
         observe(&self.app, OperationKind::SetIf, async {
-            let (permit, cache) =
-                self.permit(&request, OperationKind::SetIf, |r| one(&r.cache_key))?;
+            let (permit, cache) = self.keyed(&request, OperationKind::SetIf)?;
             let r = request.get_ref();
             let condition = match r.condition.as_ref() {
                 Some(C::Present(_)) => Condition::Present,
@@ -336,8 +222,7 @@ impl Scs for ScsFront {
         use momento_protos::cache_client::set_if_hash_request::Condition as C;
         use set_if_hash_response::{NotStored, Result as R, Stored};
         observe(&self.app, OperationKind::SetIfHash, async {
-            let (permit, cache) =
-                self.permit(&request, OperationKind::SetIfHash, |r| one(&r.cache_key))?;
+            let (permit, cache) = self.keyed(&request, OperationKind::SetIfHash)?;
             let r = request.get_ref();
             let condition = match r.condition.as_ref() {
                 Some(C::PresentAndHashEqual(h)) => {
@@ -385,9 +270,7 @@ impl Scs for ScsFront {
     ) -> Result<Response<SetIfNotExistsResponse>, Status> {
         use set_if_not_exists_response::{NotStored, Result as R, Stored};
         observe(&self.app, OperationKind::SetIfNotExists, async {
-            let (permit, cache) = self.permit(&request, OperationKind::SetIfNotExists, |r| {
-                one(&r.cache_key)
-            })?;
+            let (permit, cache) = self.keyed(&request, OperationKind::SetIfNotExists)?;
             let r = request.get_ref();
             let stored = self
                 .conditional_set(
@@ -416,8 +299,7 @@ impl Scs for ScsFront {
         request: Request<IncrementRequest>,
     ) -> Result<Response<IncrementResponse>, Status> {
         observe(&self.app, OperationKind::Increment, async {
-            let (permit, cache) =
-                self.permit(&request, OperationKind::Increment, |r| one(&r.cache_key))?;
+            let (permit, cache) = self.keyed(&request, OperationKind::Increment)?;
             let r = request.get_ref();
             let ttl = self.ttl(r.ttl_milliseconds)?;
             let value = self
@@ -437,8 +319,7 @@ impl Scs for ScsFront {
         use momento_protos::cache_client::update_ttl_request::UpdateTtl as U;
         use update_ttl_response::{Missing, NotSet, Result as R, Set};
         observe(&self.app, OperationKind::UpdateTtl, async {
-            let (permit, cache) =
-                self.permit(&request, OperationKind::UpdateTtl, |r| one(&r.cache_key))?;
+            let (permit, cache) = self.keyed(&request, OperationKind::UpdateTtl)?;
             let r = request.get_ref();
             let update = match r.update_ttl {
                 Some(U::IncreaseToMilliseconds(ms)) => TtlUpdate::IncreaseTo(self.ttl(ms)?),
@@ -469,13 +350,7 @@ impl Scs for ScsFront {
     ) -> Result<Response<ItemGetTtlResponse>, Status> {
         use item_get_ttl_response::{Found, Missing, Result as R};
         observe(&self.app, OperationKind::ItemGetTtl, async {
-            let (permit, cache) =
-                self.permit(&request, OperationKind::ItemGetTtl, |r| one(&r.cache_key))?;
-            let item = self
-                .app
-                .backend
-                .item(&permit, &cache, &request.get_ref().cache_key)
-                .await?;
+            let item = self.item(&request, OperationKind::ItemGetTtl).await?;
             let result = match item {
                 Some(item) => R::Found(Found {
                     remaining_ttl_millis: u64::try_from(item.remaining.as_millis())
@@ -496,13 +371,7 @@ impl Scs for ScsFront {
     ) -> Result<Response<ItemGetTypeResponse>, Status> {
         use item_get_type_response::{Found, ItemType, Missing, Result as R};
         observe(&self.app, OperationKind::ItemGetType, async {
-            let (permit, cache) =
-                self.permit(&request, OperationKind::ItemGetType, |r| one(&r.cache_key))?;
-            let item = self
-                .app
-                .backend
-                .item(&permit, &cache, &request.get_ref().cache_key)
-                .await?;
+            let item = self.item(&request, OperationKind::ItemGetType).await?;
             // The memory backend stores scalars only, so anything found is one.
             let result = match item {
                 Some(_) => R::Found(Found {

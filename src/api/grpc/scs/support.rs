@@ -1,0 +1,177 @@
+//! What the `cache_client.Scs` methods share: authorization of the request's
+//! keys in the `cache` metadata's cache, value checks, and response builders.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use momento_protos::cache_client::*;
+use tonic::codegen::tokio_stream::Stream;
+use tonic::{Request, Status};
+
+use super::super::{cache_name, caller};
+use crate::app::App;
+use crate::backend::{CacheBackend, Condition, ItemInfo};
+use crate::error::{ApiError, ErrorCode};
+use crate::operation::{Keys, Operation, OperationKind, Target};
+use crate::scope::Permit;
+
+pub struct ScsFront {
+    pub app: Arc<App>,
+}
+
+pub(super) type Streamed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+impl ScsFront {
+    /// Authenticates the caller and authorizes `target` in the `cache` metadata's cache.
+    pub(super) fn permit<T>(
+        &self,
+        request: &Request<T>,
+        kind: OperationKind,
+        keys: impl FnOnce(&T) -> Target<'_>,
+    ) -> Result<(Permit, String), ApiError> {
+        let cache = cache_name(request)?;
+        let verified = caller(&self.app, request)?;
+        let op = Operation {
+            kind,
+            cache: &cache,
+            target: keys(request.get_ref()),
+        };
+        let permit = verified.scope.authorize(&op)?;
+        Ok((permit, cache))
+    }
+
+    /// [`permit`](Self::permit) for a scalar request's one `cache_key`.
+    pub(super) fn keyed<T: Keyed>(
+        &self,
+        request: &Request<T>,
+        kind: OperationKind,
+    ) -> Result<(Permit, String), ApiError> {
+        self.permit(request, kind, |r| one(r.cache_key()))
+    }
+
+    /// GetWithHash, ItemGetTtl, ItemGetType: authorize, then read the item.
+    pub(super) async fn item<T: Keyed + Sync>(
+        &self,
+        request: &Request<T>,
+        kind: OperationKind,
+    ) -> Result<Option<ItemInfo>, ApiError> {
+        let (permit, cache) = self.keyed(request, kind)?;
+        Ok(self
+            .app
+            .backend
+            .item(&permit, &cache, request.get_ref().cache_key())
+            .await?)
+    }
+
+    /// A value to store: its TTL and size checked, its bytes owned.
+    pub(super) fn value(
+        &self,
+        ttl_milliseconds: u64,
+        body: &[u8],
+    ) -> Result<(Duration, bytes::Bytes), ApiError> {
+        let ttl = self.ttl(ttl_milliseconds)?;
+        self.check_value(body)?;
+        Ok((ttl, bytes::Bytes::copy_from_slice(body)))
+    }
+
+    pub(super) fn ttl(&self, milliseconds: u64) -> Result<Duration, ApiError> {
+        const MAX_TTL_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
+        match milliseconds {
+            0 => Err(ApiError::invalid("ttl_milliseconds must be greater than 0")),
+            ms if ms > MAX_TTL_MS => Err(ApiError::invalid("ttl_milliseconds is over ten years")),
+            ms => Ok(Duration::from_millis(ms)),
+        }
+    }
+
+    /// SetIf, SetIfHash and SetIfNotExists: validate, then one atomic backend call.
+    pub(super) async fn conditional_set(
+        &self,
+        permit: &Permit,
+        cache: &str,
+        key: &[u8],
+        value: &[u8],
+        ttl_milliseconds: u64,
+        condition: &Condition,
+    ) -> Result<bool, ApiError> {
+        let (ttl, value) = self.value(ttl_milliseconds, value)?;
+        Ok(self
+            .app
+            .backend
+            .set_if(permit, cache, key, value, ttl, condition)
+            .await?)
+    }
+
+    pub(super) fn check_value(&self, value: &[u8]) -> Result<(), ApiError> {
+        let max = self.app.limits.max_value_bytes;
+        if value.len() > max {
+            return Err(ApiError::new(
+                ErrorCode::LimitExceededError,
+                format!("the value is larger than the limit of {max} bytes"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn not_served() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unimplemented,
+        "this RPC is not available in this build yet",
+    )
+}
+
+pub(super) fn one(key: &[u8]) -> Target<'_> {
+    Target::Keys(Keys::One(key))
+}
+
+/// The scalar requests, which all name their item by `cache_key`.
+pub(super) trait Keyed {
+    fn cache_key(&self) -> &[u8];
+}
+
+macro_rules! keyed {
+    ($($request:ty),+) => {
+        $(impl Keyed for $request {
+            fn cache_key(&self) -> &[u8] {
+                &self.cache_key
+            }
+        })+
+    };
+}
+
+keyed!(
+    GetRequest,
+    GetWithHashRequest,
+    SetRequest,
+    SetIfRequest,
+    SetIfHashRequest,
+    SetIfNotExistsRequest,
+    DeleteRequest,
+    IncrementRequest,
+    UpdateTtlRequest,
+    ItemGetTtlRequest,
+    ItemGetTypeRequest
+);
+
+/// A Get's answer: a hit with the value, or a miss.
+pub(super) fn get_response(value: Option<bytes::Bytes>) -> GetResponse {
+    match value {
+        Some(body) => GetResponse {
+            result: ECacheResult::Hit as i32,
+            cache_body: body.to_vec(),
+            message: String::new(),
+        },
+        None => GetResponse {
+            result: ECacheResult::Miss as i32,
+            ..Default::default()
+        },
+    }
+}
+
+pub(super) fn set_ok() -> SetResponse {
+    SetResponse {
+        result: ECacheResult::Ok as i32,
+        message: String::new(),
+    }
+}

@@ -16,8 +16,9 @@
 //! - hit_late / hit_early = 2.0x. All are a few ns: at this scale the spread
 //!   between runs on this machine (1-3 ns) is as large as the differences.
 
+mod common;
+
 use std::hint::black_box;
-use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use scopegate::operation::{Operation, OperationKind};
@@ -58,9 +59,7 @@ fn classify(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_secs(1));
+    config = common::config();
     targets = classify
 }
 criterion_main!(benches);

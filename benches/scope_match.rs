@@ -20,8 +20,9 @@
 //! - 20 vs 1 permissions (match last): exact key 6.0x, prefix 5.4x.
 //! - KeysExist x20 keys, 20 vs 1 permissions: 8.8x (keys x grants scanned).
 
+mod common;
+
 use std::hint::black_box;
-use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use scopegate::CompiledScope;
@@ -119,9 +120,7 @@ fn scope_match(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_secs(1));
+    config = common::config();
     targets = scope_match
 }
 criterion_main!(benches);

@@ -23,10 +23,11 @@
 //! - cold_hs256_jwt / jsonwebtoken_decode_hs256 = 0.69 (ours 1.44x faster: target met).
 //! - cold_eddsa / cold_hs256_jwt = 22x.
 
+mod common;
+
 use std::collections::HashSet;
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, Validation};
@@ -169,9 +170,7 @@ fn token_verify(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_secs(1));
+    config = common::config();
     targets = token_verify
 }
 criterion_main!(benches);

@@ -1004,3 +1004,66 @@ async fn a_stalled_subscriber_does_not_outlive_its_credential() {
         "the stalled subscription ended with its credential"
     );
 }
+
+/// A gRPC request whose body never finishes gets DEADLINE_EXCEEDED within
+/// `server.request_timeout`, and does not hold the call open.
+#[tokio::test]
+async fn a_half_sent_grpc_request_times_out() {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, StreamBody};
+    use hyper::body::Frame;
+    let s = start(|c| c.server.request_timeout = std::time::Duration::from_millis(500)).await;
+    let stream = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), io)
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    // Five bytes of a frame header announcing 100 bytes, then nothing more.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, std::convert::Infallible>>(1);
+    tx.send(Ok(Frame::data(Bytes::from_static(&[0, 0, 0, 0, 100]))))
+        .await
+        .unwrap();
+    let body = StreamBody::new(tokio_stream_compat(rx));
+    let request = http::Request::post(format!("http://{}/cache_client.Scs/Set", s.addr))
+        .header("content-type", "application/grpc")
+        .header("authorization", jwt(&s.superuser))
+        .header("cache", CACHE)
+        .body(body)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let response = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        sender.send_request(request),
+    )
+    .await
+    .expect("answered, not hung")
+    .unwrap();
+    let headers = response.headers().clone();
+    let trailers = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .trailers()
+        .cloned()
+        .unwrap_or_default();
+    let status = headers
+        .get("grpc-status")
+        .or(trailers.get("grpc-status"))
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(status, "4", "DEADLINE_EXCEEDED");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    drop(tx);
+}
+
+/// A receiver as a stream, for a request body that stays open.
+fn tokio_stream_compat<T: Send + 'static>(
+    rx: tokio::sync::mpsc::Receiver<T>,
+) -> tonic::codegen::tokio_stream::wrappers::ReceiverStream<T> {
+    tonic::codegen::tokio_stream::wrappers::ReceiverStream::new(rx)
+}

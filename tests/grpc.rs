@@ -1067,3 +1067,37 @@ fn tokio_stream_compat<T: Send + 'static>(
 ) -> tonic::codegen::tokio_stream::wrappers::ReceiverStream<T> {
     tonic::codegen::tokio_stream::wrappers::ReceiverStream::new(rx)
 }
+
+/// Authorization comes before request validation: a malformed SetIf from an
+/// unauthenticated or out-of-scope caller learns nothing about its request.
+#[tokio::test]
+async fn authorization_precedes_validation() {
+    let s = start(|_| {}).await;
+    let mut c = client(&s).await;
+    let no_condition = || SetIfRequest {
+        cache_key: b"k".to_vec(),
+        cache_body: b"v".to_vec(),
+        ttl_milliseconds: 1000,
+        condition: None,
+    };
+    let err = c
+        .set_if(call(no_condition(), None, Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    let other = jwt(&s.mint(
+        r#"{"permissions":[{"role":"readwrite","cache":"default-cache","item":{"key":"j"}}]}"#,
+        true,
+        Some(60),
+    ));
+    let err = c
+        .set_if(call(no_condition(), Some(&other), Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = c
+        .set_if(call(no_condition(), Some(&jwt(&s.superuser)), Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+}

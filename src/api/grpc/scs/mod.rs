@@ -180,28 +180,20 @@ impl Scs for ScsFront {
         use momento_protos::cache_client::set_if_request::Condition as C;
         use set_if_response::{NotStored, Result as R, Stored};
         observe(&self.app, OperationKind::SetIf, async {
-            let (permit, cache) = self.keyed(&request, OperationKind::SetIf)?;
             let r = request.get_ref();
             let condition = match r.condition.as_ref() {
-                Some(C::Present(_)) => Condition::Present,
-                Some(C::Absent(_)) => Condition::Absent,
-                Some(C::Equal(v)) => Condition::Equal(v.value_to_check.clone()),
-                Some(C::NotEqual(v)) => Condition::NotEqual(v.value_to_check.clone()),
+                Some(C::Present(_)) => Ok(Condition::Present),
+                Some(C::Absent(_)) => Ok(Condition::Absent),
+                Some(C::Equal(v)) => Ok(Condition::Equal(v.value_to_check.clone())),
+                Some(C::NotEqual(v)) => Ok(Condition::NotEqual(v.value_to_check.clone())),
                 Some(C::PresentAndNotEqual(v)) => {
-                    Condition::PresentAndNotEqual(v.value_to_check.clone())
+                    Ok(Condition::PresentAndNotEqual(v.value_to_check.clone()))
                 }
-                Some(C::AbsentOrEqual(v)) => Condition::AbsentOrEqual(v.value_to_check.clone()),
-                None => return Err(ApiError::invalid("a condition is required")),
+                Some(C::AbsentOrEqual(v)) => Ok(Condition::AbsentOrEqual(v.value_to_check.clone())),
+                None => Err(ApiError::invalid("a condition is required")),
             };
             let stored = self
-                .conditional_set(
-                    &permit,
-                    &cache,
-                    &r.cache_key,
-                    &r.cache_body,
-                    r.ttl_milliseconds,
-                    &condition,
-                )
+                .conditional_set(&request, OperationKind::SetIf, condition)
                 .await?;
             let result = if stored {
                 R::Stored(Stored {})
@@ -222,33 +214,25 @@ impl Scs for ScsFront {
         use momento_protos::cache_client::set_if_hash_request::Condition as C;
         use set_if_hash_response::{NotStored, Result as R, Stored};
         observe(&self.app, OperationKind::SetIfHash, async {
-            let (permit, cache) = self.keyed(&request, OperationKind::SetIfHash)?;
             let r = request.get_ref();
             let condition = match r.condition.as_ref() {
                 Some(C::PresentAndHashEqual(h)) => {
-                    Condition::PresentAndHashEqual(h.hash_to_check.clone())
+                    Ok(Condition::PresentAndHashEqual(h.hash_to_check.clone()))
                 }
                 Some(C::PresentAndNotHashEqual(h)) => {
-                    Condition::PresentAndNotHashEqual(h.hash_to_check.clone())
+                    Ok(Condition::PresentAndNotHashEqual(h.hash_to_check.clone()))
                 }
                 Some(C::AbsentOrHashEqual(h)) => {
-                    Condition::AbsentOrHashEqual(h.hash_to_check.clone())
+                    Ok(Condition::AbsentOrHashEqual(h.hash_to_check.clone()))
                 }
                 Some(C::AbsentOrNotHashEqual(h)) => {
-                    Condition::AbsentOrNotHashEqual(h.hash_to_check.clone())
+                    Ok(Condition::AbsentOrNotHashEqual(h.hash_to_check.clone()))
                 }
-                Some(C::Unconditional(_)) => Condition::Always,
-                None => return Err(ApiError::invalid("a condition is required")),
+                Some(C::Unconditional(_)) => Ok(Condition::Always),
+                None => Err(ApiError::invalid("a condition is required")),
             };
             let stored = self
-                .conditional_set(
-                    &permit,
-                    &cache,
-                    &r.cache_key,
-                    &r.cache_body,
-                    r.ttl_milliseconds,
-                    &condition,
-                )
+                .conditional_set(&request, OperationKind::SetIfHash, condition)
                 .await?;
             let result = if stored {
                 R::Stored(Stored {
@@ -270,16 +254,11 @@ impl Scs for ScsFront {
     ) -> Result<Response<SetIfNotExistsResponse>, Status> {
         use set_if_not_exists_response::{NotStored, Result as R, Stored};
         observe(&self.app, OperationKind::SetIfNotExists, async {
-            let (permit, cache) = self.keyed(&request, OperationKind::SetIfNotExists)?;
-            let r = request.get_ref();
             let stored = self
                 .conditional_set(
-                    &permit,
-                    &cache,
-                    &r.cache_key,
-                    &r.cache_body,
-                    r.ttl_milliseconds,
-                    &Condition::Absent,
+                    &request,
+                    OperationKind::SetIfNotExists,
+                    Ok(Condition::Absent),
                 )
                 .await?;
             let result = if stored {

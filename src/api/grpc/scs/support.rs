@@ -84,21 +84,23 @@ impl ScsFront {
         }
     }
 
-    /// SetIf, SetIfHash and SetIfNotExists: validate, then one atomic backend call.
-    pub(super) async fn conditional_set(
+    /// SetIf, SetIfHash and SetIfNotExists: authorize the key, then check the
+    /// condition (a malformed one is reported only to an authorized caller)
+    /// and the value, then one atomic backend call. Returns whether it stored.
+    pub(super) async fn conditional_set<T: Stores + Sync>(
         &self,
-        permit: &Permit,
-        cache: &str,
-        key: &[u8],
-        value: &[u8],
-        ttl_milliseconds: u64,
-        condition: &Condition,
+        request: &Request<T>,
+        kind: OperationKind,
+        condition: Result<Condition, ApiError>,
     ) -> Result<bool, ApiError> {
-        let (ttl, value) = self.value(ttl_milliseconds, value)?;
+        let (permit, cache) = self.keyed(request, kind)?;
+        let condition = condition?;
+        let r = request.get_ref();
+        let (ttl, value) = self.value(r.ttl_milliseconds(), r.cache_body())?;
         Ok(self
             .app
             .backend
-            .set_if(permit, cache, key, value, ttl, condition)
+            .set_if(&permit, &cache, r.cache_key(), value, ttl, &condition)
             .await?)
     }
 
@@ -153,6 +155,27 @@ keyed!(
     ItemGetTtlRequest,
     ItemGetTypeRequest
 );
+
+/// The conditional set requests: a value and its TTL besides the key.
+pub(super) trait Stores: Keyed {
+    fn cache_body(&self) -> &[u8];
+    fn ttl_milliseconds(&self) -> u64;
+}
+
+macro_rules! stores {
+    ($($request:ty),+) => {
+        $(impl Stores for $request {
+            fn cache_body(&self) -> &[u8] {
+                &self.cache_body
+            }
+            fn ttl_milliseconds(&self) -> u64 {
+                self.ttl_milliseconds
+            }
+        })+
+    };
+}
+
+stores!(SetIfRequest, SetIfHashRequest, SetIfNotExistsRequest);
 
 /// A Get's answer: a hit with the value, or a miss.
 pub(super) fn get_response(value: Option<bytes::Bytes>) -> GetResponse {

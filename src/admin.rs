@@ -60,10 +60,15 @@ fn respond(app: &App, path: &str) -> Response<Full<Bytes>> {
         "/readyz" if app.is_ready() => {
             (StatusCode::OK, "text/plain", Bytes::from_static(b"ready\n"))
         }
-        "/readyz" => (
+        "/readyz" if app.is_draining() => (
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain",
             Bytes::from_static(b"draining\n"),
+        ),
+        "/readyz" => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            Bytes::from_static(b"backend unavailable\n"),
         ),
         _ => (
             StatusCode::NOT_FOUND,

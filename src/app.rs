@@ -22,29 +22,40 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the process state; keys and the backend are loaded by then.
-    pub fn new(config: Config) -> Arc<App> {
+    /// Builds the process state; keys are loaded by then. The Redis backend
+    /// connects in the background (call within a tokio runtime); a URL redis-rs
+    /// cannot use is an error here.
+    pub fn new(config: Config) -> Result<Arc<App>, String> {
         let auth = Authenticator::new(
             config.keys,
             config.auth,
             Arc::new(RevocationList::default()),
         );
-        let backend = Backend::new(config.backend, &config.caches);
-        Arc::new(App {
+        let metrics = Metrics::new();
+        let backend = Backend::new(
+            config.backend,
+            config.redis.as_ref(),
+            &config.caches,
+            metrics.backend(),
+        )?;
+        Ok(Arc::new(App {
             endpoint: config.endpoint,
             limits: config.server,
             auth,
             backend,
-            metrics: Metrics::new(),
+            metrics,
             refresh_tokens: RefreshTokens::new(100_000),
             draining: watch::channel(false).0,
-        })
+        }))
     }
 
-    /// Ready to serve. Keys and backend are loaded before an `App` exists, so
-    /// this is false only once draining has started.
+    /// Ready to serve: not draining, and the backend is up.
     pub fn is_ready(&self) -> bool {
-        !*self.draining.borrow()
+        !self.is_draining() && self.backend.is_up()
+    }
+
+    pub fn is_draining(&self) -> bool {
+        *self.draining.borrow()
     }
 
     /// Starts draining: readiness turns false and long-lived requests are told.

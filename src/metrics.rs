@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 use crate::operation::OperationKind;
@@ -24,6 +24,46 @@ pub struct Metrics {
     verification_cache_misses: IntCounter,
     open_connections: IntGauge,
     open_subscriptions: IntGauge,
+    backend: BackendMetrics,
+}
+
+/// What a backend that talks to a server reports: command latency and
+/// failures by command kind (a small fixed set), whether the server is
+/// reachable, and connections. Cheap to clone.
+#[derive(Clone)]
+pub struct BackendMetrics {
+    latency: HistogramVec,
+    errors: IntCounterVec,
+    up: IntGauge,
+    connections: IntGaugeVec,
+}
+
+impl BackendMetrics {
+    pub fn command(&self, command: &'static str, elapsed: Duration) {
+        self.latency
+            .with_label_values(&[command])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn error(&self, command: &'static str, error: &'static str) {
+        self.errors.with_label_values(&[command, error]).inc();
+    }
+
+    pub fn up(&self, up: bool) {
+        self.up.set(i64::from(up));
+    }
+
+    /// Pooled (multiplexed) connections.
+    pub fn connections(&self, n: i64) {
+        self.connections.with_label_values(&["pool"]).set(n);
+    }
+
+    /// Counts a dedicated (blocking-read) connection until the guard drops.
+    pub fn reader(&self) -> Held {
+        let gauge = self.connections.with_label_values(&["topic_reader"]);
+        gauge.inc();
+        Held(gauge)
+    }
 }
 
 /// Holds one unit of a gauge (an open connection or subscription) until dropped.
@@ -124,6 +164,42 @@ impl Metrics {
             .expect("static metric definition (invariant)");
         let subscriptions = IntGauge::new("open_subscriptions", "Open topic subscriptions.")
             .expect("static metric definition (invariant)");
+        let backend = BackendMetrics {
+            latency: HistogramVec::new(
+                HistogramOpts::new(
+                    "backend_command_duration_seconds",
+                    "Backend (Redis) command latency by command kind.",
+                )
+                .buckets(vec![
+                    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                    0.25, 0.5, 1.0, 2.5,
+                ]),
+                &["command"],
+            )
+            .expect("static metric definition (invariant)"),
+            errors: IntCounterVec::new(
+                Opts::new(
+                    "backend_command_errors_total",
+                    "Backend (Redis) command failures by command kind and error.",
+                ),
+                &["command", "error"],
+            )
+            .expect("static metric definition (invariant)"),
+            up: IntGauge::new(
+                "backend_up",
+                "1 while the backend answers its health probe (the memory backend always).",
+            )
+            .expect("static metric definition (invariant)"),
+            connections: IntGaugeVec::new(
+                Opts::new(
+                    "backend_connections",
+                    "Backend connections: the multiplexed pool and dedicated topic readers.",
+                ),
+                &["kind"],
+            )
+            .expect("static metric definition (invariant)"),
+        };
+        backend.up.set(1);
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(denials.clone()),
@@ -133,6 +209,10 @@ impl Metrics {
             Box::new(misses.clone()),
             Box::new(connections.clone()),
             Box::new(subscriptions.clone()),
+            Box::new(backend.latency.clone()),
+            Box::new(backend.errors.clone()),
+            Box::new(backend.up.clone()),
+            Box::new(backend.connections.clone()),
         ] {
             registry
                 .register(collector)
@@ -148,7 +228,13 @@ impl Metrics {
             verification_cache_misses: misses,
             open_connections: connections,
             open_subscriptions: subscriptions,
+            backend,
         }
+    }
+
+    /// The backend's own metrics.
+    pub fn backend(&self) -> BackendMetrics {
+        self.backend.clone()
     }
 
     /// Records one finished request.

@@ -43,9 +43,10 @@ pub fn serve(config: Option<&Path>, dev: bool) -> Result<(), String> {
             "scopegate listening on {scheme}://{main_addr} (HTTP API and gRPC), admin on http://{admin_addr}"
         );
         if let Some(credential) = dev_credential {
-            print_dev_banner(&credential, main_addr);
+            let backend = if config.redis.is_some() { "Redis" } else { "memory" };
+            print_dev_banner(&credential, main_addr, backend);
         }
-        let app = App::new(config);
+        let app = App::new(config)?;
         tracing::info!(%main_addr, %admin_addr, "serving");
         crate::server::run(app, listener, admin, tls, shutdown).await;
         tracing::info!("stopped");
@@ -67,13 +68,22 @@ fn local(listener: &TcpListener) -> SocketAddr {
 
 /// The zero-setup configuration: memory backend, `default-cache`, an ephemeral
 /// HS256 key, 127.0.0.1:8080 and :9090 (or `SCOPEGATE_SERVER_LISTEN` and
-/// `SCOPEGATE_ADMIN_LISTEN`). Returns it with a superuser credential.
+/// `SCOPEGATE_ADMIN_LISTEN`). With `SCOPEGATE_BACKEND_URL`, the Redis backend
+/// at that URL instead (the other Redis settings at their defaults). Returns
+/// it with a superuser credential.
 pub fn dev_config(
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<(Config, String), String> {
     let mut listen: SocketAddr = ([127, 0, 0, 1], 8080).into();
     let mut admin_listen: SocketAddr = ([127, 0, 0, 1], 9090).into();
+    let mut redis = None;
     for (name, value) in env {
+        if name == "SCOPEGATE_BACKEND_URL" {
+            crate::backend::redis::check_url(&value)
+                .map_err(|e| format!("SCOPEGATE_BACKEND_URL: {e}"))?;
+            redis = Some(crate::config::RedisConfig::new(value));
+            continue;
+        }
         let slot = match name.as_str() {
             "SCOPEGATE_SERVER_LISTEN" => &mut listen,
             "SCOPEGATE_ADMIN_LISTEN" => &mut admin_listen,
@@ -97,6 +107,7 @@ pub fn dev_config(
         keys: Arc::clone(&keys),
         auth: AuthPolicy::default(),
         backend: Default::default(),
+        redis,
         caches: vec![DEV_CACHE.into()],
     };
     let request = MintRequest {
@@ -118,9 +129,9 @@ pub fn dev_config(
     Ok((config, minted.envelope))
 }
 
-fn print_dev_banner(credential: &str, addr: SocketAddr) {
+fn print_dev_banner(credential: &str, addr: SocketAddr, backend: &str) {
     println!(
-        "dev mode: memory backend, cache `{DEV_CACHE}`, an ephemeral signing key (credentials die with this process)\n\
+        "dev mode: {backend} backend, cache `{DEV_CACHE}`, an ephemeral signing key (credentials die with this process)\n\
          superuser credential:\n{credential}\n\
          try:\n  curl -X PUT -H 'Authorization: {credential}' --data world 'http://{addr}/cache/{DEV_CACHE}?key=hello&ttl_seconds=300'\n\
          \x20 curl -H 'Authorization: {credential}' 'http://{addr}/cache/{DEV_CACHE}?key=hello'"

@@ -5,6 +5,7 @@
 //! checks of their own.
 
 pub mod memory;
+pub mod redis;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,8 +15,196 @@ use bytes::Bytes;
 
 use crate::scope::Permit;
 
-/// The backend of this build. (The Redis backend will turn this into an enum.)
-pub type Backend = memory::MemoryBackend;
+/// The configured backend: the fronts call this, and it hands each call to
+/// the memory or the Redis backend.
+pub enum Backend {
+    Memory(memory::MemoryBackend),
+    Redis(redis::RedisBackend),
+}
+
+/// A subscription of either backend.
+pub enum Subscription {
+    Memory(memory::MemorySubscription),
+    Redis(redis::RedisSubscription),
+}
+
+/// Calls the same method on whichever backend this is.
+macro_rules! each {
+    ($self:expr, $b:ident => $call:expr) => {
+        match $self {
+            Backend::Memory($b) => $call,
+            Backend::Redis($b) => $call,
+        }
+    };
+}
+
+impl Backend {
+    /// The memory backend, or Redis when `redis` is set (connecting in the
+    /// background: call within a tokio runtime).
+    pub fn new(
+        limits: memory::MemoryLimits,
+        redis: Option<&redis::RedisConfig>,
+        caches: &[String],
+        metrics: crate::metrics::BackendMetrics,
+    ) -> Result<Backend, String> {
+        Ok(match redis {
+            None => Backend::Memory(memory::MemoryBackend::new(limits, caches)),
+            Some(config) => {
+                Backend::Redis(redis::RedisBackend::new(config, limits, caches, metrics)?)
+            }
+        })
+    }
+
+    /// Whether the backend can serve: always for memory; for Redis, whether
+    /// it answered the last health probe.
+    pub fn is_up(&self) -> bool {
+        match self {
+            Backend::Memory(_) => true,
+            Backend::Redis(redis) => redis.is_up(),
+        }
+    }
+
+    /// Creates a cache (control plane).
+    pub async fn create_cache(&self, permit: &Permit, name: &str) -> Result<(), BackendError> {
+        match self {
+            Backend::Memory(b) => b.create_cache(permit, name),
+            Backend::Redis(b) => b.create_cache(permit, name).await,
+        }
+    }
+
+    /// Deletes a cache; caches declared in the config cannot be deleted.
+    pub async fn delete_cache(&self, permit: &Permit, name: &str) -> Result<(), BackendError> {
+        match self {
+            Backend::Memory(b) => b.delete_cache(permit, name),
+            Backend::Redis(b) => b.delete_cache(permit, name).await,
+        }
+    }
+
+    /// Removes every item of a cache.
+    pub async fn flush_cache(&self, permit: &Permit, name: &str) -> Result<(), BackendError> {
+        match self {
+            Backend::Memory(b) => b.flush_cache(permit, name),
+            Backend::Redis(b) => b.flush_cache(permit, name).await,
+        }
+    }
+
+    /// Names of the caches, sorted.
+    pub async fn list_caches(&self, permit: &Permit) -> Result<Vec<String>, BackendError> {
+        match self {
+            Backend::Memory(b) => Ok(b.list_caches(permit)),
+            Backend::Redis(b) => b.list_caches(permit).await,
+        }
+    }
+}
+
+impl CacheBackend for Backend {
+    async fn get(
+        &self,
+        permit: &Permit,
+        cache: &str,
+        key: &[u8],
+    ) -> Result<Option<Bytes>, BackendError> {
+        each!(self, b => b.get(permit, cache, key).await)
+    }
+
+    async fn set(
+        &self,
+        permit: &Permit,
+        cache: &str,
+        key: &[u8],
+        value: Bytes,
+        ttl: Duration,
+    ) -> Result<(), BackendError> {
+        each!(self, b => b.set(permit, cache, key, value, ttl).await)
+    }
+
+    async fn delete(&self, permit: &Permit, cache: &str, key: &[u8]) -> Result<(), BackendError> {
+        each!(self, b => b.delete(permit, cache, key).await)
+    }
+
+    async fn item(
+        &self,
+        permit: &Permit,
+        cache: &str,
+        key: &[u8],
+    ) -> Result<Option<ItemInfo>, BackendError> {
+        each!(self, b => b.item(permit, cache, key).await)
+    }
+
+    async fn set_if(
+        &self,
+        permit: &Permit,
+        cache: &str,
+        key: &[u8],
+        value: Bytes,
+        ttl: Duration,
+        condition: &Condition,
+    ) -> Result<bool, BackendError> {
+        each!(self, b => b.set_if(permit, cache, key, value, ttl, condition).await)
+    }
+
+    async fn increment(
+        &self,
+        permit: &Permit,
+        cache: &str,
+        key: &[u8],
+        amount: i64,
+        ttl: Duration,
+    ) -> Result<i64, BackendError> {
+        each!(self, b => b.increment(permit, cache, key, amount, ttl).await)
+    }
+
+    async fn update_ttl(
+        &self,
+        permit: &Permit,
+        cache: &str,
+        key: &[u8],
+        update: TtlUpdate,
+    ) -> Result<TtlOutcome, BackendError> {
+        each!(self, b => b.update_ttl(permit, cache, key, update).await)
+    }
+}
+
+impl TopicBackend for Backend {
+    type Subscription = Subscription;
+
+    async fn publish(
+        &self,
+        permit: &Permit,
+        cache: &str,
+        topic: &str,
+        value: TopicValue,
+        publisher_id: &str,
+    ) -> Result<u64, BackendError> {
+        each!(self, b => b.publish(permit, cache, topic, value, publisher_id).await)
+    }
+
+    async fn subscribe(
+        &self,
+        permit: &Permit,
+        cache: &str,
+        topic: &str,
+        resume: Option<Resume>,
+    ) -> Result<Subscription, BackendError> {
+        Ok(match self {
+            Backend::Memory(b) => {
+                Subscription::Memory(b.subscribe(permit, cache, topic, resume).await?)
+            }
+            Backend::Redis(b) => {
+                Subscription::Redis(b.subscribe(permit, cache, topic, resume).await?)
+            }
+        })
+    }
+}
+
+impl TopicSubscription for Subscription {
+    async fn next(&mut self, max: usize) -> Result<Vec<TopicEvent>, BackendError> {
+        match self {
+            Subscription::Memory(s) => s.next(max).await,
+            Subscription::Redis(s) => s.next(max).await,
+        }
+    }
+}
 
 /// Why a backend call failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::memory::MemoryLimits;
+pub use crate::backend::redis::RedisConfig;
 use crate::token::{AuthPolicy, KeyRing};
 use validate::{address, auth_policy, cache_names, duration, key_ring};
 
@@ -36,7 +37,11 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     pub keys: Arc<KeyRing>,
     pub auth: AuthPolicy,
+    /// Limits of the memory backend; its topic settings (replay, heartbeat)
+    /// apply to the Redis backend too.
     pub backend: MemoryLimits,
+    /// `Some`: the Redis backend (`[backend] kind = "redis"`); `None`: memory.
+    pub redis: Option<RedisConfig>,
     pub caches: Vec<String>,
 }
 
@@ -144,6 +149,16 @@ impl Config {
             }
         };
         let backend = backend_limits(&raw.backend, &mut errors);
+        let redis = match raw.backend.kind.as_str() {
+            "memory" => None,
+            "redis" => redis_config(&raw.backend, &mut errors),
+            other => {
+                errors.push(format!(
+                    "backend.kind `{other}` is not supported (supported: memory, redis)"
+                ));
+                None
+            }
+        };
         let keys = key_ring(&raw.keys, base, &mut errors);
         let auth = auth_policy(&raw.auth, &mut errors);
         let caches = cache_names(&raw.caches, &mut errors);
@@ -164,6 +179,7 @@ impl Config {
                 keys: Arc::new(keys),
                 auth,
                 backend,
+                redis,
                 caches,
             }),
             _ => Err(ConfigErrors(errors)),
@@ -231,12 +247,6 @@ fn server_limits(raw: &raw::RawServer, errors: &mut Vec<String>) -> Option<Serve
 }
 
 fn backend_limits(raw: &raw::RawBackend, errors: &mut Vec<String>) -> Option<MemoryLimits> {
-    if raw.kind != "memory" {
-        errors.push(format!(
-            "backend.kind `{}` is not supported by this build (supported: memory)",
-            raw.kind
-        ));
-    }
     if raw.max_bytes_per_cache < 1024 {
         errors.push("backend.max_bytes_per_cache must be at least 1024".into());
     }
@@ -256,5 +266,49 @@ fn backend_limits(raw: &raw::RawBackend, errors: &mut Vec<String>) -> Option<Mem
         topic_replay_bytes: raw.topic_replay_bytes,
         max_topics_per_cache: raw.max_topics_per_cache,
         heartbeat: heartbeat?,
+    })
+}
+
+fn redis_config(raw: &raw::RawBackend, errors: &mut Vec<String>) -> Option<RedisConfig> {
+    let command_timeout = duration(&raw.command_timeout, "backend.command_timeout", errors);
+    let connect_timeout = duration(&raw.connect_timeout, "backend.connect_timeout", errors);
+    let registry_refresh = duration(&raw.registry_refresh, "backend.registry_refresh", errors);
+    let nodes = if raw.cluster && !raw.nodes.is_empty() {
+        &raw.nodes
+    } else {
+        std::slice::from_ref(&raw.url)
+    };
+    for (i, url) in nodes.iter().enumerate() {
+        // The message names the setting, never the URL: it may hold a password.
+        if let Err(e) = crate::backend::redis::check_url(url) {
+            let setting = if raw.cluster && !raw.nodes.is_empty() {
+                format!("backend.nodes[{i}]")
+            } else {
+                "backend.url".to_owned()
+            };
+            errors.push(format!("{setting}: {e}"));
+        }
+    }
+    if !raw.cluster && !raw.nodes.is_empty() {
+        errors.push("backend.nodes is for cluster = true; one node is backend.url".into());
+    }
+    if raw.namespace.is_empty()
+        || raw.namespace.len() > 64
+        || raw.namespace.chars().any(char::is_control)
+    {
+        errors.push("backend.namespace must be 1 to 64 characters, no control characters".into());
+    }
+    if !(1..=64).contains(&raw.connections) {
+        errors.push("backend.connections must be between 1 and 64".into());
+    }
+    Some(RedisConfig {
+        url: raw.url.clone(),
+        cluster: raw.cluster,
+        nodes: raw.nodes.clone(),
+        namespace: raw.namespace.clone(),
+        connections: raw.connections,
+        command_timeout: command_timeout?,
+        connect_timeout: connect_timeout?,
+        registry_refresh: registry_refresh?,
     })
 }

@@ -122,6 +122,15 @@ pub(super) struct RawBackend {
     pub(super) topic_replay_bytes: usize,
     pub(super) max_topics_per_cache: usize,
     pub(super) heartbeat: String,
+    // Redis only.
+    pub(super) url: String,
+    pub(super) cluster: bool,
+    pub(super) nodes: Vec<String>,
+    pub(super) namespace: String,
+    pub(super) connections: usize,
+    pub(super) command_timeout: String,
+    pub(super) connect_timeout: String,
+    pub(super) registry_refresh: String,
 }
 
 impl Default for RawBackend {
@@ -133,6 +142,14 @@ impl Default for RawBackend {
             topic_replay_bytes: 16 * 1024 * 1024,
             max_topics_per_cache: 10_000,
             heartbeat: "5s".into(),
+            url: "redis://127.0.0.1:6379".into(),
+            cluster: false,
+            nodes: Vec::new(),
+            namespace: "scopegate".into(),
+            connections: 4,
+            command_timeout: "500ms".into(),
+            connect_timeout: "1s".into(),
+            registry_refresh: "1s".into(),
         }
     }
 }

@@ -46,7 +46,8 @@ impl ScsControl for ControlFront {
             let permit = self.permit(&request, OperationKind::CreateCache)?;
             self.app
                 .backend
-                .create_cache(&permit, cache_name(&request.get_ref().cache_name)?)?;
+                .create_cache(&permit, cache_name(&request.get_ref().cache_name)?)
+                .await?;
             Ok(CreateCacheResponse {})
         })
         .await
@@ -60,7 +61,8 @@ impl ScsControl for ControlFront {
             let permit = self.permit(&request, OperationKind::DeleteCache)?;
             self.app
                 .backend
-                .delete_cache(&permit, cache_name(&request.get_ref().cache_name)?)?;
+                .delete_cache(&permit, cache_name(&request.get_ref().cache_name)?)
+                .await?;
             Ok(DeleteCacheResponse {})
         })
         .await
@@ -76,6 +78,7 @@ impl ScsControl for ControlFront {
                 .app
                 .backend
                 .list_caches(&permit)
+                .await?
                 .into_iter()
                 .map(|cache_name| Cache {
                     cache_name,
@@ -98,7 +101,8 @@ impl ScsControl for ControlFront {
             let permit = self.permit(&request, OperationKind::FlushCache)?;
             self.app
                 .backend
-                .flush_cache(&permit, cache_name(&request.get_ref().cache_name)?)?;
+                .flush_cache(&permit, cache_name(&request.get_ref().cache_name)?)
+                .await?;
             Ok(FlushCacheResponse {})
         })
         .await

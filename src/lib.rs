@@ -8,7 +8,7 @@
 //! classify:      request -> Operation {kind, cache, keys | topic}       operation.rs (pure)
 //! authenticate:  credential -> Verified {claims, CompiledScope}         token/ (moka cache; miss = verify)
 //! authorize:     (CompiledScope, Operation) -> Permit | Denial          scope/ (pure, allocation-free)
-//! backend:       (Permit, request) -> response                          backend/ (memory)
+//! backend:       (Permit, request) -> response                          backend/ (memory | redis)
 //! error mapping: AuthError / Denial / BackendError -> ApiError -> status + JSON   error.rs
 //! ```
 //!
@@ -21,7 +21,9 @@
 //!   (Scs, Pubsub, Token, Auth, ScsControl); [`api::http`] is Momento's HTTP API
 //!   (SPEC 5).
 //! - [`backend`]: `CacheBackend` / `TopicBackend` traits taking a `Permit`;
-//!   [`backend::memory`] is the embedded store with topics (SPEC 6).
+//!   [`backend::memory`] is the embedded store with topics (SPEC 6);
+//!   [`backend::redis`] keeps items, the cache registry and topics (Streams) in
+//!   Redis, one node or a cluster, shared by replicas.
 //! - [`server`]: listener, TLS, limits, graceful shutdown; [`admin`]: `/metrics`,
 //!   `/livez`, `/readyz`; [`metrics`]: the typed Prometheus registry.
 //! - [`app`]: the per-process state every request shares.

@@ -88,3 +88,105 @@ fn environment_overrides_set_scalar_settings_and_are_validated() {
     let unknown = Config::parse_with_env(&text, dir.path(), env(&[("SCOPEGATE_SERVER_PORT", "1")]));
     assert!(unknown.unwrap_err().0[0].contains("unknown field `port`"));
 }
+
+/// The shipped config, with `k1.secret` beside it, and `env` applied.
+fn shipped_with(env: &[(&str, &str)]) -> Result<Config, Vec<String>> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("k1.secret"),
+        "a-secret-of-at-least-thirty-two-bytes!!",
+    )
+    .unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml")).unwrap();
+    let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+    Config::parse_with_env(&text, dir.path(), env).map_err(|e| e.0)
+}
+
+#[test]
+fn the_redis_backend_is_configured_with_documented_defaults() {
+    assert!(
+        shipped_with(&[]).unwrap().redis.is_none(),
+        "memory by default"
+    );
+    let url = "redis://sg:hunter2-password@127.0.0.1:6380/0";
+    let config = shipped_with(&[
+        ("SCOPEGATE_BACKEND_KIND", "redis"),
+        ("SCOPEGATE_BACKEND_URL", url),
+    ])
+    .unwrap();
+    let redis = config.redis.as_ref().unwrap();
+    assert_eq!(
+        *redis,
+        scopegate::config::RedisConfig {
+            namespace: "scopegate".into(),
+            ..scopegate::config::RedisConfig::new(url)
+        }
+    );
+    // The URL (and its password) never shows in debug output or logs.
+    let debug = format!("{config:?}");
+    assert!(
+        !debug.contains("hunter2") && debug.contains("redacted"),
+        "{debug}"
+    );
+}
+
+#[test]
+fn bad_redis_settings_are_all_reported_without_the_url() {
+    let errors = shipped_with(&[
+        ("SCOPEGATE_BACKEND_KIND", "redis"),
+        ("SCOPEGATE_BACKEND_URL", "http://user:hunter2@host"),
+        ("SCOPEGATE_BACKEND_NAMESPACE", ""),
+        ("SCOPEGATE_BACKEND_CONNECTIONS", "0"),
+        ("SCOPEGATE_BACKEND_COMMAND_TIMEOUT", "soon"),
+    ])
+    .unwrap_err();
+    assert_eq!(
+        errors,
+        [
+            "backend.command_timeout `soon` is not a duration like 30s, 5m, 25h",
+            "backend.url: must be a redis:// or rediss:// URL",
+            "backend.namespace must be 1 to 64 characters, no control characters",
+            "backend.connections must be between 1 and 64",
+        ]
+    );
+    assert!(!errors.concat().contains("hunter2"));
+    let unknown = shipped_with(&[("SCOPEGATE_BACKEND_KIND", "memcached")]).unwrap_err();
+    assert_eq!(
+        unknown,
+        ["backend.kind `memcached` is not supported (supported: memory, redis)"]
+    );
+    // Cluster seeds are checked one by one, and nodes need cluster = true.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("k"),
+        "a-secret-of-at-least-thirty-two-bytes!!",
+    )
+    .unwrap();
+    let text = |backend: &str| {
+        format!(
+            "[[keys]]\nkid = \"k\"\nalg = \"HS256\"\nsecret_file = \"k\"\n[backend]\nkind = \"redis\"\n{backend}"
+        )
+    };
+    let cluster = Config::parse(
+        &text("cluster = true\nnodes = [\"redis://127.0.0.1:7000\", \"tcp://x\"]"),
+        dir.path(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        cluster.0,
+        ["backend.nodes[1]: must be a redis:// or rediss:// URL"]
+    );
+    let stray =
+        Config::parse(&text("nodes = [\"redis://127.0.0.1:7000\"]"), dir.path()).unwrap_err();
+    assert_eq!(
+        stray.0,
+        ["backend.nodes is for cluster = true; one node is backend.url"]
+    );
+    let ok = Config::parse(
+        &text("cluster = true\nnodes = [\"redis://127.0.0.1:7000\", \"rediss://127.0.0.1:7001\"]"),
+        dir.path(),
+    )
+    .unwrap();
+    assert!(ok.redis.unwrap().cluster);
+}

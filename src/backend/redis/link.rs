@@ -82,6 +82,9 @@ pub fn check_url(url: &str) -> Result<(), String> {
         .map_err(|e| format!("not a valid Redis URL ({:?})", e.kind()))
 }
 
+/// The command kind of the health probe.
+pub(super) const PROBE: &str = "ping";
+
 /// The longest a blocking read waits before it looks again.
 pub(super) const BLOCK: Duration = Duration::from_secs(1);
 
@@ -170,9 +173,10 @@ impl Link {
         self.up.load(Ordering::Acquire)
     }
 
-    pub(super) fn set_up(&self, up: bool) {
-        self.up.store(up, Ordering::Release);
+    /// Records the backend's state; returns whether it changed.
+    pub(super) fn set_up(&self, up: bool) -> bool {
         self.metrics.up(up);
+        self.up.swap(up, Ordering::AcqRel) != up
     }
 
     fn conn(&self) -> Conn {
@@ -215,7 +219,9 @@ impl Link {
             || e.is_connection_dropped()
             || e.is_cluster_error()
         {
-            self.set_up(false);
+            if self.set_up(false) {
+                tracing::warn!(command, "lost the connection to Redis; not ready");
+            }
             self.metrics.error(command, "unreachable");
             return BackendError::Unavailable("the cache backend is unreachable".into());
         }
@@ -225,9 +231,15 @@ impl Link {
                 BackendError::LimitExceeded("the cache backend is out of memory")
             }
             code => {
-                // A refusal (NOPERM for a too-narrow ACL user, a LOADING replica,
-                // ...) is the operator's to see: logged by code, never with data.
-                tracing::warn!(command, code = code.unwrap_or("none"), kind = ?e.kind(), "Redis refused a command");
+                // A refusal (NOPERM for a too-narrow ACL user, a wrong password,
+                // a LOADING replica): by code, never with data. The health
+                // probe logs it as a warning when the backend goes down.
+                let code = code.unwrap_or("none");
+                if command == PROBE && self.is_up() {
+                    tracing::warn!(code, kind = ?e.kind(), "Redis refuses the health probe");
+                } else {
+                    tracing::debug!(command, code, kind = ?e.kind(), "Redis refused a command");
+                }
                 self.metrics.error(command, "refused");
                 BackendError::Unavailable("the cache backend refused the request".into())
             }

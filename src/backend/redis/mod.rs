@@ -206,6 +206,7 @@ impl RedisBackend {
     }
 
     pub async fn list_caches(&self, _: &Permit) -> Result<Vec<String>, BackendError> {
+        self.inner.register_declared().await?;
         let mut names = self
             .inner
             .read_registry()
@@ -226,13 +227,7 @@ impl Inner {
         let registry = self.ns.registry();
         if self.declared.iter().any(|d| d == cache) {
             // Declared caches exist from the start, whoever registers them first.
-            let fresh = Generation::random().to_hex();
-            self.link
-                .run("registry", |mut c| {
-                    let registry = registry.clone();
-                    async move { c.hset_nx::<_, _, _, bool>(registry, cache, fresh).await }
-                })
-                .await?;
+            self.register_declared().await?;
         }
         let found: Option<Vec<u8>> = self
             .link
@@ -249,9 +244,28 @@ impl Inner {
         Ok(generation)
     }
 
-    /// Whether the cache is in this gateway's view (no Redis round trip).
+    /// Whether the cache exists in this gateway's view (no Redis round trip).
     fn knows(&self, cache: &str) -> bool {
-        self.registry.contains_key(cache)
+        self.registry.contains_key(cache) || self.declared.iter().any(|d| d == cache)
+    }
+
+    /// Registers the declared caches that are missing (a fresh or restarted
+    /// Redis); the ones registered keep their generation.
+    async fn register_declared(&self) -> Result<(), BackendError> {
+        if self.declared.is_empty() {
+            return Ok(());
+        }
+        let registry = self.ns.registry();
+        self.link
+            .run("registry", |mut c| async move {
+                let mut pipe = redis::pipe();
+                for name in &self.declared {
+                    pipe.hset_nx(&registry, name, Generation::random().to_hex())
+                        .ignore();
+                }
+                pipe.query_async::<()>(&mut c).await
+            })
+            .await
     }
 
     async fn item_key(&self, cache: &str, key: &[u8]) -> Result<Vec<u8>, BackendError> {
@@ -272,12 +286,17 @@ impl Inner {
     async fn refresh(&self, refresh_registry: bool) {
         let ping = self
             .link
-            .run("ping", |mut c| async move {
+            .run(link::PROBE, |mut c| async move {
                 redis::cmd("PING").query_async::<String>(&mut c).await
             })
             .await;
-        self.link.set_up(ping.is_ok());
-        if ping.is_err() || !refresh_registry {
+        let changed = self.link.set_up(ping.is_ok());
+        match &ping {
+            Ok(_) if changed => tracing::info!("Redis is reachable; ready"),
+            Err(e) if changed => tracing::warn!(error = %e, "Redis is unavailable; not ready"),
+            _ => {}
+        }
+        if ping.is_err() || !refresh_registry || self.register_declared().await.is_err() {
             return;
         }
         let Ok(current) = self.read_registry().await else {

@@ -189,4 +189,15 @@ fn bad_redis_settings_are_all_reported_without_the_url() {
     )
     .unwrap();
     assert!(ok.redis.unwrap().cluster);
+    // A CA file must exist and hold a PEM certificate.
+    let missing = Config::parse(&text("tls_ca_file = \"missing.pem\""), dir.path()).unwrap_err();
+    assert!(
+        missing.0[0].starts_with("backend.tls_ca_file: cannot read missing.pem"),
+        "{missing:?}"
+    );
+    let garbage = Config::parse(&text("tls_ca_file = \"k\""), dir.path()).unwrap_err();
+    assert_eq!(
+        garbage.0,
+        ["backend.tls_ca_file k: no PEM certificate in it"]
+    );
 }

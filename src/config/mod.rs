@@ -151,7 +151,7 @@ impl Config {
         let backend = backend_limits(&raw.backend, &mut errors);
         let redis = match raw.backend.kind.as_str() {
             "memory" => None,
-            "redis" => redis_config(&raw.backend, &mut errors),
+            "redis" => redis_config(&raw.backend, base, &mut errors),
             other => {
                 errors.push(format!(
                     "backend.kind `{other}` is not supported (supported: memory, redis)"
@@ -269,7 +269,11 @@ fn backend_limits(raw: &raw::RawBackend, errors: &mut Vec<String>) -> Option<Mem
     })
 }
 
-fn redis_config(raw: &raw::RawBackend, errors: &mut Vec<String>) -> Option<RedisConfig> {
+fn redis_config(
+    raw: &raw::RawBackend,
+    base: &Path,
+    errors: &mut Vec<String>,
+) -> Option<RedisConfig> {
     let command_timeout = duration(&raw.command_timeout, "backend.command_timeout", errors);
     let connect_timeout = duration(&raw.connect_timeout, "backend.connect_timeout", errors);
     let registry_refresh = duration(&raw.registry_refresh, "backend.registry_refresh", errors);
@@ -301,7 +305,28 @@ fn redis_config(raw: &raw::RawBackend, errors: &mut Vec<String>) -> Option<Redis
     if !(1..=64).contains(&raw.connections) {
         errors.push("backend.connections must be between 1 and 64".into());
     }
+    let tls_ca = match &raw.tls_ca_file {
+        None => None,
+        Some(path) => match std::fs::read(base.join(path)) {
+            Ok(pem) if pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => Some(pem),
+            Ok(_) => {
+                errors.push(format!(
+                    "backend.tls_ca_file {}: no PEM certificate in it",
+                    path.display()
+                ));
+                None
+            }
+            Err(e) => {
+                errors.push(format!(
+                    "backend.tls_ca_file: cannot read {}: {e}",
+                    path.display()
+                ));
+                None
+            }
+        },
+    };
     Some(RedisConfig {
+        tls_ca,
         url: raw.url.clone(),
         cluster: raw.cluster,
         nodes: raw.nodes.clone(),

@@ -131,6 +131,7 @@ pub(super) struct RawBackend {
     pub(super) command_timeout: String,
     pub(super) connect_timeout: String,
     pub(super) registry_refresh: String,
+    pub(super) tls_ca_file: Option<PathBuf>,
 }
 
 impl Default for RawBackend {
@@ -150,6 +151,7 @@ impl Default for RawBackend {
             command_timeout: "500ms".into(),
             connect_timeout: "1s".into(),
             registry_refresh: "1s".into(),
+            tls_ca_file: None,
         }
     }
 }

@@ -82,6 +82,13 @@ pub fn check_url(url: &str) -> Result<(), String> {
         .map_err(|e| format!("not a valid Redis URL ({:?})", e.kind()))
 }
 
+fn certificates(ca: &[u8]) -> redis::TlsCertificates {
+    redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(ca.to_vec()),
+    }
+}
+
 /// The command kind of the health probe.
 pub(super) const PROBE: &str = "ping";
 
@@ -107,7 +114,11 @@ impl Link {
                 config.nodes.clone()
             };
             let builder = |response: Duration| {
-                ClusterClient::builder(nodes.clone())
+                let mut builder = ClusterClient::builder(nodes.clone());
+                if let Some(ca) = &config.tls_ca {
+                    builder = builder.certs(certificates(ca));
+                }
+                builder
                     .connection_timeout(config.connect_timeout)
                     .response_timeout(response)
                     // Fail fast and let the caller retry: a request is bounded
@@ -133,7 +144,11 @@ impl Link {
                 .collect();
             (Opener::Cluster { blocking }, pool)
         } else {
-            let client = redis::Client::open(config.url.as_str()).map_err(error)?;
+            let client = match &config.tls_ca {
+                Some(ca) => redis::Client::build_with_tls(config.url.as_str(), certificates(ca)),
+                None => redis::Client::open(config.url.as_str()),
+            }
+            .map_err(error)?;
             let manager_config = ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(config.connect_timeout))
                 .set_response_timeout(Some(config.command_timeout))

@@ -50,6 +50,8 @@ pub struct RedisConfig {
     pub connect_timeout: Duration,
     /// How often the cache registry is re-read.
     pub registry_refresh: Duration,
+    /// For rediss://: PEM root certificate(s) to trust instead of the system's.
+    pub tls_ca: Option<Vec<u8>>,
 }
 
 impl RedisConfig {
@@ -64,6 +66,7 @@ impl RedisConfig {
             command_timeout: Duration::from_millis(500),
             connect_timeout: Duration::from_secs(1),
             registry_refresh: Duration::from_secs(1),
+            tls_ca: None,
         }
     }
 }
@@ -80,6 +83,7 @@ impl std::fmt::Debug for RedisConfig {
             .field("command_timeout", &self.command_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("registry_refresh", &self.registry_refresh)
+            .field("tls_ca", &self.tls_ca.is_some())
             .finish()
     }
 }

@@ -48,45 +48,23 @@ fn secrets_never_appear_in_debug_output() {
 
 #[test]
 fn environment_overrides_set_scalar_settings_and_are_validated() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("k1.secret"),
-        "a-secret-of-at-least-thirty-two-bytes!!",
-    )
-    .unwrap();
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml")).unwrap();
-    let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    };
-    let config = Config::parse_with_env(
-        &text,
-        dir.path(),
-        env(&[
-            ("SCOPEGATE_SERVER_LISTEN", "0.0.0.0:7000"),
-            ("SCOPEGATE_SERVER_ENDPOINT", "gate.example.com"),
-            ("SCOPEGATE_SERVER_MAX_CONNECTIONS", "42"),
-            ("SCOPEGATE_AUTH_LEEWAY", "5s"),
-            ("SCOPEGATE_K1_SECRET", "left alone: not a section"),
-            ("HOME", "/root"),
-        ]),
-    )
+    let config = shipped_with(&[
+        ("SCOPEGATE_SERVER_LISTEN", "0.0.0.0:7000"),
+        ("SCOPEGATE_SERVER_ENDPOINT", "gate.example.com"),
+        ("SCOPEGATE_SERVER_MAX_CONNECTIONS", "42"),
+        ("SCOPEGATE_AUTH_LEEWAY", "5s"),
+        ("SCOPEGATE_K1_SECRET", "left alone: not a section"),
+        ("HOME", "/root"),
+    ])
     .unwrap();
     assert_eq!(config.listen.to_string(), "0.0.0.0:7000");
     assert_eq!(config.endpoint, "gate.example.com");
     assert_eq!(config.server.max_connections, 42);
     assert_eq!(config.auth.leeway_secs, 5);
-    let bad = Config::parse_with_env(
-        &text,
-        dir.path(),
-        env(&[("SCOPEGATE_SERVER_LISTEN", "nowhere")]),
-    );
-    assert!(bad.unwrap_err().0[0].contains("server.listen `nowhere`"));
-    let unknown = Config::parse_with_env(&text, dir.path(), env(&[("SCOPEGATE_SERVER_PORT", "1")]));
-    assert!(unknown.unwrap_err().0[0].contains("unknown field `port`"));
+    let bad = shipped_with(&[("SCOPEGATE_SERVER_LISTEN", "nowhere")]);
+    assert!(bad.unwrap_err()[0].contains("server.listen `nowhere`"));
+    let unknown = shipped_with(&[("SCOPEGATE_SERVER_PORT", "1")]);
+    assert!(unknown.unwrap_err()[0].contains("unknown field `port`"));
 }
 
 /// The shipped config, with `k1.secret` beside it, and `env` applied.

@@ -33,6 +33,9 @@ pub struct Metrics {
 #[derive(Clone)]
 pub struct BackendMetrics {
     latency: HistogramVec,
+    /// `latency` resolved once for the hot commands (a label lookup hashes
+    /// and locks; this is a short scan of static names).
+    hot: std::sync::Arc<[(&'static str, prometheus::Histogram)]>,
     errors: IntCounterVec,
     up: IntGauge,
     connections: IntGaugeVec,
@@ -40,9 +43,11 @@ pub struct BackendMetrics {
 
 impl BackendMetrics {
     pub fn command(&self, command: &'static str, elapsed: Duration) {
-        self.latency
-            .with_label_values(&[command])
-            .observe(elapsed.as_secs_f64());
+        let seconds = elapsed.as_secs_f64();
+        match self.hot.iter().find(|(name, _)| *name == command) {
+            Some((_, histogram)) => histogram.observe(seconds),
+            None => self.latency.with_label_values(&[command]).observe(seconds),
+        }
     }
 
     pub fn error(&self, command: &'static str, error: &'static str) {
@@ -164,19 +169,31 @@ impl Metrics {
             .expect("static metric definition (invariant)");
         let subscriptions = IntGauge::new("open_subscriptions", "Open topic subscriptions.")
             .expect("static metric definition (invariant)");
-        let backend = BackendMetrics {
-            latency: HistogramVec::new(
-                HistogramOpts::new(
-                    "backend_command_duration_seconds",
-                    "Backend (Redis) command latency by command kind.",
-                )
-                .buckets(vec![
-                    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                    0.25, 0.5, 1.0, 2.5,
-                ]),
-                &["command"],
+        let backend_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "backend_command_duration_seconds",
+                "Backend (Redis) command latency by command kind.",
             )
-            .expect("static metric definition (invariant)"),
+            .buckets(vec![
+                0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                0.25, 0.5, 1.0, 2.5,
+            ]),
+            &["command"],
+        )
+        .expect("static metric definition (invariant)");
+        let backend = BackendMetrics {
+            hot: [
+                "get",
+                "set",
+                "delete",
+                "item",
+                "set_if",
+                "increment",
+                "update_ttl",
+            ]
+            .map(|name| (name, backend_latency.with_label_values(&[name])))
+            .into(),
+            latency: backend_latency,
             errors: IntCounterVec::new(
                 Opts::new(
                     "backend_command_errors_total",

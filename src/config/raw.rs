@@ -147,7 +147,7 @@ impl Default for RawBackend {
             cluster: false,
             nodes: Vec::new(),
             namespace: "scopegate".into(),
-            connections: 4,
+            connections: 1,
             command_timeout: "500ms".into(),
             connect_timeout: "1s".into(),
             registry_refresh: "1s".into(),

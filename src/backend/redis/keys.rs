@@ -83,15 +83,21 @@ impl Namespace {
         key
     }
 
-    pub(super) fn item(&self, generation: Generation, cache: &str, key: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.prefix.len() + 24 + cache.len() + key.len() + 8);
+    /// What every item key of a cache generation starts with; an item's key
+    /// is this followed by the item's key bytes ([`item`]).
+    pub(super) fn items(&self, generation: Generation, cache: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.prefix.len() + 24 + cache.len());
         out.extend_from_slice(&self.prefix);
         out.extend_from_slice(b"d:");
         out.extend_from_slice(generation.to_hex().as_bytes());
         out.push(b':');
         push_field(&mut out, cache.as_bytes());
-        out.extend_from_slice(key);
         out
+    }
+
+    #[cfg(test)]
+    fn item(&self, generation: Generation, cache: &str, key: &[u8]) -> Vec<u8> {
+        item(&self.items(generation, cache), key)
     }
 
     pub(super) fn topic(&self, cache: &str, topic: &str) -> Vec<u8> {
@@ -102,6 +108,14 @@ impl Namespace {
         out.extend_from_slice(topic.as_bytes());
         out
     }
+}
+
+/// An item's key: its cache generation's prefix ([`Namespace::items`]) and its key.
+pub(super) fn item(items: &[u8], key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(items.len() + key.len());
+    out.extend_from_slice(items);
+    out.extend_from_slice(key);
+    out
 }
 
 /// `<len>:<bytes>:`

@@ -149,9 +149,11 @@ impl Link {
                 None => redis::Client::open(config.url.as_str()),
             }
             .map_err(error)?;
+            // No response timeout of redis-rs's own: `run` bounds every
+            // command (one timer per command, not two).
             let manager_config = ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(config.connect_timeout))
-                .set_response_timeout(Some(config.command_timeout))
+                .set_response_timeout(None)
                 // One quick retry: while Redis is down a command fails at
                 // once (503) instead of waiting out a backoff schedule, and the
                 // next command after Redis returns reconnects.

@@ -62,7 +62,7 @@ impl RedisConfig {
             cluster: false,
             nodes: Vec::new(),
             namespace: "scopegate".into(),
-            connections: 4,
+            connections: 1,
             command_timeout: Duration::from_millis(500),
             connect_timeout: Duration::from_secs(1),
             registry_refresh: Duration::from_secs(1),
@@ -98,8 +98,9 @@ const TOPIC_IDLE: Duration = Duration::from_secs(24 * 3600);
 pub(super) struct Inner {
     link: Link,
     ns: Namespace,
-    /// This gateway's view of the registry.
-    registry: DashMap<Box<str>, Generation>,
+    /// This gateway's view of the registry: each cache's item-key prefix
+    /// (namespace, generation and name), made once per generation.
+    registry: DashMap<Box<str>, Arc<[u8]>>,
     /// Caches declared in the config: they always exist and cannot be deleted.
     declared: Vec<String>,
     limits: MemoryLimits,
@@ -162,7 +163,7 @@ impl RedisBackend {
         if !created {
             return Err(BackendError::CacheExists);
         }
-        inner.registry.insert(name.into(), generation);
+        inner.learn(name, generation);
         Ok(())
     }
 
@@ -205,7 +206,7 @@ impl RedisBackend {
             inner.registry.remove(name);
             return Err(BackendError::CacheNotFound);
         }
-        inner.registry.insert(name.into(), generation);
+        inner.learn(name, generation);
         Ok(())
     }
 
@@ -223,10 +224,25 @@ impl RedisBackend {
 }
 
 impl Inner {
-    /// A cache's current generation; `CacheNotFound` if it does not exist.
-    async fn generation(&self, cache: &str) -> Result<Generation, BackendError> {
-        if let Some(generation) = self.registry.get(cache) {
-            return Ok(*generation);
+    /// Puts a cache's generation into this gateway's view.
+    fn learn(&self, cache: &str, generation: Generation) -> Arc<[u8]> {
+        let items: Arc<[u8]> = self.ns.items(generation, cache).into();
+        // The read guard must be gone before inserting (same shard lock).
+        let known = self.registry.get(cache).map(|known| Arc::clone(&known));
+        match known {
+            Some(known) if *known == *items => known,
+            _ => {
+                self.registry.insert(cache.into(), Arc::clone(&items));
+                items
+            }
+        }
+    }
+
+    /// The item-key prefix of a cache's current generation; `CacheNotFound`
+    /// if it does not exist.
+    async fn items(&self, cache: &str) -> Result<Arc<[u8]>, BackendError> {
+        if let Some(items) = self.registry.get(cache) {
+            return Ok(Arc::clone(&items));
         }
         let registry = self.ns.registry();
         if self.declared.iter().any(|d| d == cache) {
@@ -244,8 +260,7 @@ impl Inner {
             .as_deref()
             .and_then(Generation::parse)
             .ok_or(BackendError::CacheNotFound)?;
-        self.registry.insert(cache.into(), generation);
-        Ok(generation)
+        Ok(self.learn(cache, generation))
     }
 
     /// Whether the cache exists in this gateway's view (no Redis round trip).
@@ -273,7 +288,7 @@ impl Inner {
     }
 
     async fn item_key(&self, cache: &str, key: &[u8]) -> Result<Vec<u8>, BackendError> {
-        Ok(self.ns.item(self.generation(cache).await?, cache, key))
+        Ok(keys::item(&self.items(cache).await?, key))
     }
 
     async fn read_registry(
@@ -313,7 +328,7 @@ impl Inner {
         self.registry
             .retain(|name, _| current.contains_key(&**name));
         for (name, generation) in current {
-            self.registry.insert(name.into(), generation);
+            self.learn(&name, generation);
         }
     }
 }

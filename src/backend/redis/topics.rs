@@ -159,7 +159,7 @@ pub(super) async fn publish(
     value: TopicValue,
     publisher_id: &str,
 ) -> Result<u64, BackendError> {
-    inner.generation(cache).await?;
+    inner.items(cache).await?;
     let key = inner.ns.topic(cache, topic);
     let (kind, bytes): (&str, &[u8]) = match &value {
         TopicValue::Text(text) => ("t", text.as_bytes()),
@@ -200,7 +200,7 @@ pub(super) async fn subscribe(
     topic: &str,
     resume: Option<Resume>,
 ) -> Result<RedisSubscription, BackendError> {
-    inner.generation(cache).await?;
+    inner.items(cache).await?;
     let key = inner.ns.topic(cache, topic);
     let (oldest, newest): (StreamRangeReply, StreamRangeReply) = {
         let key = &key;

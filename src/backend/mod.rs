@@ -122,6 +122,10 @@ impl CacheBackend for Backend {
         each!(self, b => b.delete(permit, cache, key).await)
     }
 
+    async fn exists(&self, permit: &Permit, cache: &str, key: &[u8]) -> Result<bool, BackendError> {
+        each!(self, b => b.exists(permit, cache, key).await)
+    }
+
     async fn item(
         &self,
         permit: &Permit,
@@ -380,6 +384,14 @@ pub trait CacheBackend: Send + Sync {
         cache: &str,
         key: &[u8],
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// Whether an item exists (without fetching its value).
+    fn exists(
+        &self,
+        permit: &Permit,
+        cache: &str,
+        key: &[u8],
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 
     /// The value and remaining time to live of an item.
     fn item(

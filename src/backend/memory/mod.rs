@@ -207,6 +207,10 @@ impl CacheBackend for MemoryBackend {
         Ok(())
     }
 
+    async fn exists(&self, _: &Permit, cache: &str, key: &[u8]) -> Result<bool, BackendError> {
+        Ok(self.store(cache)?.items.contains_key(key))
+    }
+
     async fn item(
         &self,
         _: &Permit,

@@ -393,6 +393,14 @@ impl CacheBackend for RedisBackend {
             .await
     }
 
+    async fn exists(&self, _: &Permit, cache: &str, key: &[u8]) -> Result<bool, BackendError> {
+        let key = self.inner.item_key(cache, key).await?;
+        self.inner
+            .link
+            .run("exists", |mut c| async move { c.exists(key).await })
+            .await
+    }
+
     async fn item(
         &self,
         _: &Permit,

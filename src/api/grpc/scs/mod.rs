@@ -78,7 +78,7 @@ impl Scs for ScsFront {
             })?;
             let mut exists = Vec::with_capacity(request.get_ref().cache_keys.len());
             for key in &request.get_ref().cache_keys {
-                exists.push(self.app.backend.get(&permit, &cache, key).await?.is_some());
+                exists.push(self.app.backend.exists(&permit, &cache, key).await?);
             }
             Ok(KeysExistResponse { exists })
         })

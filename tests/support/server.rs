@@ -1,14 +1,19 @@
 //! A real scopegate server on 127.0.0.1:0, and a real HTTP client (hyper) to call it.
+//!
+//! `SCOPEGATE_TEST_BACKEND=redis` runs every server `start` builds on the Redis
+//! backend (one shared redis-server per test binary, a namespace per server),
+//! so the same suite checks both backends; unset or `memory`: the memory backend.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use scopegate::app::App;
-use scopegate::config::Config;
+use scopegate::config::{Config, RedisConfig};
 use scopegate::scope::json;
 use scopegate::token::{self, CredentialKind, KeyRing, MintRequest, Origin};
 use tokio::net::{TcpListener, TcpStream};
@@ -26,8 +31,39 @@ pub struct Server {
     pub task: Option<JoinHandle<()>>,
 }
 
-/// Starts the dev configuration on ephemeral ports; `adjust` may change it first.
+/// True when the suite runs on the Redis backend (`SCOPEGATE_TEST_BACKEND=redis`).
+pub fn backend_is_redis() -> bool {
+    match std::env::var("SCOPEGATE_TEST_BACKEND").as_deref() {
+        Ok("redis") => true,
+        Ok("memory" | "") | Err(_) => false,
+        Ok(other) => panic!("SCOPEGATE_TEST_BACKEND={other:?}: expected memory or redis"),
+    }
+}
+
+/// A Redis namespace no other server of this test run uses.
+pub fn unique_namespace() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "t-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Starts the dev configuration on ephemeral ports; `adjust` may change it
+/// first. Under `SCOPEGATE_TEST_BACKEND=redis` the config (as `adjust` sees
+/// it) uses the shared redis-server with a namespace of its own.
 pub async fn start(adjust: impl FnOnce(&mut Config)) -> Server {
+    let server = start_unready(adjust).await;
+    if matches!(server.app.backend, scopegate::backend::Backend::Redis(_)) {
+        // The Redis backend connects in the background; wait as a load balancer would.
+        server.wait_ready(Duration::from_secs(10)).await;
+    }
+    server
+}
+
+/// As [`start`], without waiting for the backend to be ready.
+pub async fn start_unready(adjust: impl FnOnce(&mut Config)) -> Server {
     let env = [
         (
             "SCOPEGATE_SERVER_LISTEN".to_owned(),
@@ -39,6 +75,12 @@ pub async fn start(adjust: impl FnOnce(&mut Config)) -> Server {
         ),
     ];
     let (mut config, superuser) = scopegate::serve::dev_config(env).unwrap();
+    if backend_is_redis() {
+        config.redis = Some(RedisConfig {
+            namespace: unique_namespace(),
+            ..RedisConfig::new(super::redis::shared().url())
+        });
+    }
     adjust(&mut config);
     start_with(config, superuser, None).await
 }
@@ -52,7 +94,7 @@ pub async fn start_with(
     let admin = TcpListener::bind(config.admin_listen).await.unwrap();
     let (addr, admin_addr) = (listener.local_addr().unwrap(), admin.local_addr().unwrap());
     let keys = Arc::clone(&config.keys);
-    let app = App::new(config);
+    let app = App::new(config).expect("App::new");
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(scopegate::server::run(
         Arc::clone(&app),
@@ -146,6 +188,25 @@ impl Server {
             Bytes::copy_from_slice(text.as_bytes()),
         )
         .await
+    }
+
+    /// Waits (polling every 20 ms) until the app is ready; panics after `limit`.
+    pub async fn wait_ready(&self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !self.app.is_ready() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the server is not ready within {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The status of the admin port's /readyz.
+    pub async fn readyz(&self) -> u16 {
+        send(self.admin, "GET", "/readyz", &[], Bytes::new())
+            .await
+            .status
     }
 
     /// The admin port's /metrics text.

@@ -1,0 +1,578 @@
+//! The Redis backend itself, against a real redis-server: atomicity of the
+//! read-modify-writes under concurrency, TTL updates, the cache registry
+//! across gateways, and topics (shared sequence numbers, resume,
+//! discontinuities, outages). The HTTP and SDK suites run on Redis too
+//! (scripts/test.sh); tests/redis.rs covers processes, faults and ACLs.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use scopegate::backend::redis::RedisBackend;
+use scopegate::backend::{
+    BackendError, CacheBackend, Condition, Resume, TopicBackend, TopicEvent, TopicSubscription,
+    TopicValue, TtlOutcome, TtlUpdate, value_hash,
+};
+use scopegate::config::RedisConfig;
+use scopegate::metrics::Metrics;
+use scopegate::scope::{Permit, ScopeLimits, compile, json};
+use scopegate::{Operation, OperationKind};
+use support::redis::RedisServer;
+
+const CACHE: &str = "c";
+const TTL: Duration = Duration::from_secs(60);
+
+fn permit() -> Permit {
+    compile(&json::superuser(), &ScopeLimits::default())
+        .unwrap()
+        .authorize(&Operation::global(OperationKind::CreateCache))
+        .unwrap()
+}
+
+fn backend_with(url: &str, namespace: &str, adjust: impl FnOnce(&mut RedisConfig)) -> RedisBackend {
+    let mut config = RedisConfig {
+        namespace: namespace.into(),
+        command_timeout: Duration::from_millis(300),
+        registry_refresh: Duration::from_millis(200),
+        ..RedisConfig::new(url)
+    };
+    adjust(&mut config);
+    let limits = scopegate::backend::memory::MemoryLimits {
+        topic_replay: 5,
+        heartbeat: Duration::from_millis(300),
+        ..Default::default()
+    };
+    RedisBackend::new(&config, limits, &[CACHE.into()], Metrics::new().backend()).unwrap()
+}
+
+fn backend(redis: &RedisServer, namespace: &str) -> RedisBackend {
+    backend_with(&redis.url(), namespace, |_| {})
+}
+
+fn text(s: &str) -> TopicValue {
+    TopicValue::Text(s.into())
+}
+
+/// Items (sequence, page) and discontinuities of the next batch.
+async fn next(sub: &mut impl TopicSubscription) -> Vec<TopicEvent> {
+    tokio::time::timeout(Duration::from_secs(10), sub.next(10))
+        .await
+        .expect("a subscription answers within 10 s")
+        .unwrap()
+}
+
+fn sequences(events: &[TopicEvent]) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            TopicEvent::Item(m) => Some(m.sequence),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_modify_writes_are_atomic_under_concurrency() {
+    let redis = RedisServer::start();
+    let b = Arc::new(backend(&redis, "atomic"));
+    let p = permit();
+    // Absent: exactly one of many racing writers stores.
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let (b, p) = (Arc::clone(&b), permit());
+        tasks.push(tokio::spawn(async move {
+            b.set_if(
+                &p,
+                CACHE,
+                b"once",
+                Bytes::from(format!("{i}")),
+                TTL,
+                &Condition::Absent,
+            )
+            .await
+            .unwrap()
+        }));
+    }
+    let mut stored = 0;
+    for t in tasks {
+        stored += usize::from(t.await.unwrap());
+    }
+    assert_eq!(stored, 1);
+    // A counter kept by compare-and-set on its hash (the read-decide-commit
+    // path): no update is lost.
+    b.set(&p, CACHE, b"n", Bytes::from_static(b"0"), TTL)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (b, p) = (Arc::clone(&b), permit());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..5 {
+                loop {
+                    let current = b.get(&p, CACHE, b"n").await.unwrap().unwrap();
+                    let n: u64 = std::str::from_utf8(&current).unwrap().parse().unwrap();
+                    let condition = Condition::PresentAndHashEqual(value_hash(&current).to_vec());
+                    let next = Bytes::from((n + 1).to_string());
+                    if b.set_if(&p, CACHE, b"n", next, TTL, &condition)
+                        .await
+                        .unwrap()
+                    {
+                        break;
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(b.get(&p, CACHE, b"n").await.unwrap().unwrap(), "40");
+    // Increment: atomic, exact past 2^53 (no Lua doubles), refuses non-integers.
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (b, p) = (Arc::clone(&b), permit());
+        tasks.push(tokio::spawn(async move {
+            b.increment(&p, CACHE, b"i", 3, TTL).await.unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(b.increment(&p, CACHE, b"i", 0, TTL).await.unwrap(), 60);
+    let big = (1i64 << 53) + 1;
+    b.set(&p, CACHE, b"big", Bytes::from(big.to_string()), TTL)
+        .await
+        .unwrap();
+    assert_eq!(
+        b.increment(&p, CACHE, b"big", 2, TTL).await.unwrap(),
+        big + 2
+    );
+    b.set(&p, CACHE, b"max", Bytes::from(i64::MAX.to_string()), TTL)
+        .await
+        .unwrap();
+    assert_eq!(
+        b.increment(&p, CACHE, b"max", 1, TTL).await.unwrap_err(),
+        BackendError::FailedPrecondition("the increment overflows")
+    );
+    b.set(
+        &p,
+        CACHE,
+        b"word",
+        Bytes::from_static(b"abc"),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        b.increment(&p, CACHE, b"word", 1, TTL).await.unwrap_err(),
+        BackendError::FailedPrecondition("the value is not an integer")
+    );
+    // The refused increment left the item alone, TTL included.
+    let word = b.item(&p, CACHE, b"word").await.unwrap().unwrap();
+    assert_eq!(word.value, "abc");
+    assert!(
+        word.remaining <= Duration::from_secs(5),
+        "{:?}",
+        word.remaining
+    );
+}
+
+#[tokio::test]
+async fn every_condition_and_ttl_update_behaves_as_on_the_memory_backend() {
+    let redis = RedisServer::start();
+    let b = backend(&redis, "conditions");
+    let p = permit();
+    let v = |s: &'static str| Bytes::from_static(s.as_bytes());
+    let hash = |s: &str| value_hash(s.as_bytes()).to_vec();
+    // Each condition against an absent item, then against "a".
+    let cases = [
+        (Condition::Always, true, true),
+        (Condition::Absent, true, false),
+        (Condition::Present, false, true),
+        (Condition::Equal(b"a".to_vec()), false, true),
+        (Condition::NotEqual(b"a".to_vec()), true, false),
+        (Condition::PresentAndNotEqual(b"b".to_vec()), false, true),
+        (Condition::AbsentOrEqual(b"a".to_vec()), true, true),
+        (Condition::PresentAndHashEqual(hash("a")), false, true),
+        (Condition::PresentAndNotHashEqual(hash("a")), false, false),
+        (Condition::AbsentOrHashEqual(hash("b")), true, false),
+        (Condition::AbsentOrNotHashEqual(hash("a")), true, false),
+    ];
+    for (condition, when_absent, when_a) in cases {
+        b.delete(&p, CACHE, b"k").await.unwrap();
+        assert_eq!(
+            b.set_if(&p, CACHE, b"k", v("new"), TTL, &condition)
+                .await
+                .unwrap(),
+            when_absent,
+            "{condition:?} on an absent item"
+        );
+        b.set(&p, CACHE, b"k", v("a"), TTL).await.unwrap();
+        assert_eq!(
+            b.set_if(&p, CACHE, b"k", v("new"), TTL, &condition)
+                .await
+                .unwrap(),
+            when_a,
+            "{condition:?} on \"a\""
+        );
+        let expected = if when_a { "new" } else { "a" };
+        assert_eq!(b.get(&p, CACHE, b"k").await.unwrap().unwrap(), expected);
+    }
+    // UpdateTtl: increase, decrease, overwrite, missing.
+    b.set(&p, CACHE, b"t", v("x"), Duration::from_secs(100))
+        .await
+        .unwrap();
+    let secs = |d: Duration| d.as_secs_f64().round() as u64;
+    let remaining =
+        async |b: &RedisBackend| secs(b.item(&p, CACHE, b"t").await.unwrap().unwrap().remaining);
+    let update = async |u| b.update_ttl(&p, CACHE, b"t", u).await.unwrap();
+    assert_eq!(
+        update(TtlUpdate::IncreaseTo(Duration::from_secs(50))).await,
+        TtlOutcome::NotSet
+    );
+    assert_eq!(
+        update(TtlUpdate::IncreaseTo(Duration::from_secs(200))).await,
+        TtlOutcome::Set
+    );
+    assert_eq!(remaining(&b).await, 200);
+    assert_eq!(
+        update(TtlUpdate::DecreaseTo(Duration::from_secs(300))).await,
+        TtlOutcome::NotSet
+    );
+    assert_eq!(
+        update(TtlUpdate::DecreaseTo(Duration::from_secs(30))).await,
+        TtlOutcome::Set
+    );
+    assert_eq!(remaining(&b).await, 30);
+    assert_eq!(
+        update(TtlUpdate::Overwrite(Duration::from_secs(400))).await,
+        TtlOutcome::Set
+    );
+    assert_eq!(remaining(&b).await, 400);
+    assert_eq!(
+        b.update_ttl(&p, CACHE, b"none", TtlUpdate::Overwrite(TTL))
+            .await
+            .unwrap(),
+        TtlOutcome::Missing
+    );
+    // Items expire with their TTL (millisecond precision).
+    b.set(&p, CACHE, b"short", v("x"), Duration::from_millis(50))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert_eq!(b.get(&p, CACHE, b"short").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn the_cache_registry_is_shared_by_gateways_and_namespaces_are_apart() {
+    let redis = RedisServer::start();
+    let (a, b) = (backend(&redis, "shared"), backend(&redis, "shared"));
+    let other = backend(&redis, "shared:other");
+    let p = permit();
+    // Created through one: usable through the other at once.
+    a.create_cache(&p, "fresh").await.unwrap();
+    assert_eq!(
+        b.create_cache(&p, "fresh").await.unwrap_err(),
+        BackendError::CacheExists
+    );
+    b.set(&p, "fresh", b"k", Bytes::from_static(b"v"), TTL)
+        .await
+        .unwrap();
+    assert_eq!(a.get(&p, "fresh", b"k").await.unwrap().unwrap(), "v");
+    assert_eq!(b.list_caches(&p).await.unwrap(), ["c", "fresh"]);
+    // Another namespace sees neither the cache nor the declared cache's items.
+    assert_eq!(
+        other.get(&p, "fresh", b"k").await.unwrap_err(),
+        BackendError::CacheNotFound
+    );
+    a.set(&p, CACHE, b"k", Bytes::from_static(b"mine"), TTL)
+        .await
+        .unwrap();
+    assert_eq!(other.get(&p, CACHE, b"k").await.unwrap(), None);
+    // Flushed through one: empty through the other within registry_refresh.
+    a.flush_cache(&p, "fresh").await.unwrap();
+    assert_eq!(a.get(&p, "fresh", b"k").await.unwrap(), None);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(b.get(&p, "fresh", b"k").await.unwrap(), None);
+    // Deleted through one: NOT_FOUND through the other within registry_refresh.
+    b.delete_cache(&p, "fresh").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        a.get(&p, "fresh", b"k").await.unwrap_err(),
+        BackendError::CacheNotFound
+    );
+    assert_eq!(
+        a.delete_cache(&p, "fresh").await.unwrap_err(),
+        BackendError::CacheNotFound
+    );
+    assert_eq!(
+        a.flush_cache(&p, "fresh").await.unwrap_err(),
+        BackendError::CacheNotFound
+    );
+    // Declared caches cannot be deleted.
+    assert!(matches!(
+        a.delete_cache(&p, CACHE).await.unwrap_err(),
+        BackendError::FailedPrecondition(_)
+    ));
+}
+
+#[tokio::test]
+async fn topics_have_one_numbering_across_gateways_with_resume_and_discontinuities() {
+    let redis = RedisServer::start();
+    let (a, b) = (backend(&redis, "topics"), backend(&redis, "topics"));
+    let p = permit();
+    let mut live = b.subscribe(&p, CACHE, "news", None).await.unwrap();
+    for i in 1..=3 {
+        assert_eq!(
+            a.publish(&p, CACHE, "news", text(&i.to_string()), "pub-1")
+                .await
+                .unwrap(),
+            i
+        );
+    }
+    let events = next(&mut live).await;
+    assert_eq!(sequences(&events), [1, 2, 3]);
+    let TopicEvent::Item(first) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!((&first.value, &*first.publisher_id), (&text("1"), "pub-1"));
+    let page = first.page;
+    // Binary values stay binary; other topics and caches number on their own.
+    assert_eq!(
+        b.publish(
+            &p,
+            CACHE,
+            "news",
+            TopicValue::Binary(Bytes::from_static(&[0, 255])),
+            ""
+        )
+        .await
+        .unwrap(),
+        4
+    );
+    assert_eq!(
+        b.publish(&p, CACHE, "other", text("x"), "").await.unwrap(),
+        1
+    );
+    let events = next(&mut live).await;
+    assert!(
+        matches!(&events[..], [TopicEvent::Item(m)] if m.value == TopicValue::Binary(Bytes::from_static(&[0, 255])) && m.sequence == 4)
+    );
+    // Resume on the other gateway from sequence 3.
+    let mut resumed = a
+        .subscribe(&p, CACHE, "news", Some(Resume { sequence: 3, page }))
+        .await
+        .unwrap();
+    assert_eq!(sequences(&next(&mut resumed).await), [3, 4]);
+    // topic_replay is 5: after 9 messages, resuming from 2 is a discontinuity.
+    for i in 5..=9 {
+        a.publish(&p, CACHE, "news", text(&i.to_string()), "")
+            .await
+            .unwrap();
+    }
+    let mut late = a
+        .subscribe(&p, CACHE, "news", Some(Resume { sequence: 2, page }))
+        .await
+        .unwrap();
+    let events = next(&mut late).await;
+    assert_eq!(
+        events[0],
+        TopicEvent::Discontinuity {
+            last_sequence: 1,
+            new_sequence: 5,
+            new_page: page
+        }
+    );
+    assert_eq!(sequences(&events), [5, 6, 7, 8, 9]);
+    // The stream lost (deleted in Redis) and made again: a new page, announced.
+    redis.cli(&["DEL", "6:topics:t:1:c:news"]);
+    assert_eq!(
+        a.publish(&p, CACHE, "news", text("again"), "")
+            .await
+            .unwrap(),
+        1
+    );
+    // The live subscriber had read up to 4; 5 to 9 went with the stream.
+    let events = next(&mut live).await;
+    let TopicEvent::Discontinuity {
+        last_sequence,
+        new_sequence,
+        new_page,
+    } = events[0]
+    else {
+        panic!("{events:?}")
+    };
+    assert_eq!((last_sequence, new_sequence), (4, 1));
+    assert!(new_page > page, "a later page: {new_page} vs {page}");
+    assert_eq!(sequences(&events), [1]);
+    // Idle: heartbeats.
+    assert_eq!(next(&mut live).await, [TopicEvent::Heartbeat]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_waits_through_an_outage_and_then_carries_on() {
+    let mut redis = RedisServer::start();
+    let b = Arc::new(backend(&redis, "outage"));
+    let p = permit();
+    assert_eq!(
+        b.publish(&p, CACHE, "t", text("before"), "").await.unwrap(),
+        1
+    );
+    let mut sub = b
+        .subscribe(
+            &p,
+            CACHE,
+            "t",
+            Some(Resume {
+                sequence: 1,
+                page: 0,
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sequences(&next(&mut sub).await), [1]);
+    redis.stop();
+    // Commands fail fast with UNAVAILABLE while Redis is gone.
+    let started = std::time::Instant::now();
+    assert!(matches!(
+        b.get(&p, CACHE, b"k").await.unwrap_err(),
+        BackendError::Unavailable(_) | BackendError::Timeout
+    ));
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let waiting = tokio::spawn(async move {
+        let events = next(&mut sub).await;
+        (events, sub)
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
+        "no heartbeat, no error: the subscription waits"
+    );
+    redis.restart();
+    // Redis came back empty: the next message starts a new page, and the
+    // subscriber is told, not silently moved on.
+    let mut published = None;
+    for _ in 0..50 {
+        if let Ok(seq) = b.publish(&p, CACHE, "t", text("after"), "").await {
+            published = Some(seq);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(published, Some(1));
+    let (events, _sub) = waiting.await.unwrap();
+    assert!(
+        matches!(
+            events[0],
+            TopicEvent::Discontinuity {
+                last_sequence: 1,
+                new_sequence: 1,
+                ..
+            }
+        ),
+        "{events:?}"
+    );
+    assert_eq!(sequences(&events), [1]);
+}
+
+#[tokio::test]
+async fn a_slow_redis_is_a_timeout_within_the_command_timeout_and_is_counted() {
+    let redis = RedisServer::start();
+    let metrics = Metrics::new();
+    let config = RedisConfig {
+        namespace: "slow".into(),
+        command_timeout: Duration::from_millis(200),
+        ..RedisConfig::new(redis.url())
+    };
+    let b = RedisBackend::new(
+        &config,
+        Default::default(),
+        &[CACHE.into()],
+        metrics.backend(),
+    )
+    .unwrap();
+    let p = permit();
+    b.set(&p, CACHE, b"k", Bytes::from_static(b"v"), TTL)
+        .await
+        .unwrap();
+    // Redis holds every client's commands for 1.5 s.
+    redis.cli(&["CLIENT", "PAUSE", "1500", "ALL"]);
+    let started = std::time::Instant::now();
+    assert_eq!(
+        b.get(&p, CACHE, b"k").await.unwrap_err(),
+        BackendError::Timeout
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(200) && waited < Duration::from_millis(1000),
+        "{waited:?}"
+    );
+    let text = String::from_utf8(metrics.render()).unwrap();
+    assert!(
+        text.contains(r#"scopegate_backend_command_errors_total{command="get",error="timeout"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"scopegate_backend_command_duration_seconds_count{command="set"} 1"#));
+    assert!(text.contains(r#"scopegate_backend_connections{kind="pool"} 1"#));
+    // When Redis answers again, so does the backend (no reconnect needed).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(b.get(&p, CACHE, b"k").await.unwrap().unwrap(), "v");
+    assert!(b.is_up());
+}
+
+#[tokio::test]
+async fn rediss_connects_with_the_configured_ca_and_refuses_an_unknown_one() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_file, cert.cert.pem()).unwrap();
+    std::fs::write(&key_file, cert.signing_key.serialize_pem()).unwrap();
+    let (plain, tls) = (support::redis::free_port(), support::redis::free_port());
+    let mut redis = support::redis::guarded("redis-server")
+        .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args(["--port", &plain.to_string(), "--tls-port", &tls.to_string()])
+        .arg("--tls-cert-file")
+        .arg(&cert_file)
+        .arg("--tls-key-file")
+        .arg(&key_file)
+        .args(["--tls-auth-clients", "no"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !support::redis::ping(plain) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "redis-server (TLS) did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let url = format!("rediss://localhost:{tls}");
+    let trusted = backend_with(&url, "tls", |c| {
+        c.tls_ca = Some(cert.cert.pem().into_bytes())
+    });
+    let p = permit();
+    trusted
+        .set(&p, CACHE, b"k", Bytes::from_static(b"over tls"), TTL)
+        .await
+        .unwrap();
+    assert_eq!(
+        trusted.get(&p, CACHE, b"k").await.unwrap().unwrap(),
+        "over tls"
+    );
+    // The system roots do not know this certificate: refused, never used.
+    let untrusted = backend_with(&url, "tls", |_| {});
+    assert!(matches!(
+        untrusted.get(&p, CACHE, b"k").await.unwrap_err(),
+        BackendError::Unavailable(_)
+    ));
+    assert!(!untrusted.is_up());
+    drop(redis.stdin.take());
+    let _ = redis.wait();
+}

@@ -63,20 +63,6 @@ impl Namespace {
         }
     }
 
-    /// The pattern an ACL user (`~pattern`) or `SCAN MATCH` needs for this
-    /// gateway's keys.
-    pub(super) fn pattern(&self) -> String {
-        let mut pattern = String::new();
-        for &b in &self.prefix {
-            if matches!(b, b'*' | b'?' | b'[' | b']' | b'\\') {
-                pattern.push('\\');
-            }
-            pattern.push(b as char);
-        }
-        pattern.push('*');
-        pattern
-    }
-
     pub(super) fn registry(&self) -> Vec<u8> {
         let mut key = self.prefix.clone();
         key.extend_from_slice(b"caches");
@@ -141,8 +127,6 @@ mod tests {
             b"9:scopegate:d:0123456789abcdef:13:default-cache:user/1"
         );
         assert_eq!(ns.topic("c", "news"), b"9:scopegate:t:1:c:news");
-        assert_eq!(ns.pattern(), "9:scopegate:*");
-        assert_eq!(Namespace::new("a*b").pattern(), "3:a\\*b:*");
     }
 
     #[test]

@@ -1,0 +1,213 @@
+//! The cache registry: a Redis hash of cache name -> generation, and this
+//! gateway's view of it (see `keys` for what a generation is). The view is
+//! re-read by the background task, which also probes Redis's health.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use redis::AsyncCommands;
+
+use super::keys::{self, Generation};
+use super::{Inner, PROBE_EVERY, RedisBackend, link, scripts};
+use crate::backend::BackendError;
+use crate::scope::Permit;
+
+impl RedisBackend {
+    pub async fn create_cache(&self, _: &Permit, name: &str) -> Result<(), BackendError> {
+        let inner = &self.inner;
+        let generation = Generation::random();
+        let created: bool = inner
+            .link
+            .run("registry", |mut c| async move {
+                c.hset_nx(inner.ns.registry(), name, generation.to_hex())
+                    .await
+            })
+            .await?;
+        if !created {
+            return Err(BackendError::CacheExists);
+        }
+        inner.learn(name, generation);
+        Ok(())
+    }
+
+    pub async fn delete_cache(&self, _: &Permit, name: &str) -> Result<(), BackendError> {
+        let inner = &self.inner;
+        if inner.declared.iter().any(|d| d == name) {
+            return Err(BackendError::FailedPrecondition(
+                "caches declared in the config cannot be deleted",
+            ));
+        }
+        let removed: u64 = inner
+            .link
+            .run("registry", |mut c| async move {
+                c.hdel(inner.ns.registry(), name).await
+            })
+            .await?;
+        inner.registry.remove(name);
+        if removed == 0 {
+            return Err(BackendError::CacheNotFound);
+        }
+        Ok(())
+    }
+
+    /// Empties a cache: a new generation (the old items expire with their TTLs).
+    pub async fn flush_cache(&self, _: &Permit, name: &str) -> Result<(), BackendError> {
+        let inner = &self.inner;
+        let generation = Generation::random();
+        let flushed: bool = inner
+            .link
+            .run("registry", |mut c| async move {
+                scripts::REGENERATE
+                    .key(inner.ns.registry())
+                    .arg(name)
+                    .arg(generation.to_hex())
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        if !flushed {
+            inner.registry.remove(name);
+            return Err(BackendError::CacheNotFound);
+        }
+        inner.learn(name, generation);
+        Ok(())
+    }
+
+    pub async fn list_caches(&self, _: &Permit) -> Result<Vec<String>, BackendError> {
+        self.inner.register_declared().await?;
+        let mut names = self
+            .inner
+            .read_registry()
+            .await?
+            .into_keys()
+            .collect::<Vec<_>>();
+        names.sort_unstable();
+        Ok(names)
+    }
+}
+
+impl Inner {
+    /// Puts a cache's generation into this gateway's view.
+    fn learn(&self, cache: &str, generation: Generation) -> Arc<[u8]> {
+        let items: Arc<[u8]> = self.ns.items(generation, cache).into();
+        // The read guard must be gone before inserting (same shard lock).
+        let known = self.registry.get(cache).map(|known| Arc::clone(&known));
+        match known {
+            Some(known) if *known == *items => known,
+            _ => {
+                self.registry.insert(cache.into(), Arc::clone(&items));
+                items
+            }
+        }
+    }
+
+    /// The item-key prefix of a cache's current generation; `CacheNotFound`
+    /// if it does not exist.
+    pub(super) async fn items(&self, cache: &str) -> Result<Arc<[u8]>, BackendError> {
+        if let Some(items) = self.registry.get(cache) {
+            return Ok(Arc::clone(&items));
+        }
+        let registry = self.ns.registry();
+        if self.declared.iter().any(|d| d == cache) {
+            // Declared caches exist from the start, whoever registers them first.
+            self.register_declared().await?;
+        }
+        let found: Option<Vec<u8>> = self
+            .link
+            .run(
+                "registry",
+                |mut c| async move { c.hget(registry, cache).await },
+            )
+            .await?;
+        let generation = found
+            .as_deref()
+            .and_then(Generation::parse)
+            .ok_or(BackendError::CacheNotFound)?;
+        Ok(self.learn(cache, generation))
+    }
+
+    /// Whether the cache exists in this gateway's view (no Redis round trip).
+    pub(super) fn knows(&self, cache: &str) -> bool {
+        self.registry.contains_key(cache) || self.declared.iter().any(|d| d == cache)
+    }
+
+    /// Registers the declared caches that are missing (a fresh or restarted
+    /// Redis); the ones registered keep their generation.
+    async fn register_declared(&self) -> Result<(), BackendError> {
+        if self.declared.is_empty() {
+            return Ok(());
+        }
+        let registry = self.ns.registry();
+        self.link
+            .run("registry", |mut c| async move {
+                let mut pipe = redis::pipe();
+                for name in &self.declared {
+                    pipe.hset_nx(&registry, name, Generation::random().to_hex())
+                        .ignore();
+                }
+                pipe.query_async::<()>(&mut c).await
+            })
+            .await
+    }
+
+    pub(super) async fn item_key(&self, cache: &str, key: &[u8]) -> Result<Vec<u8>, BackendError> {
+        Ok(keys::item(&self.items(cache).await?, key))
+    }
+
+    async fn read_registry(
+        &self,
+    ) -> Result<std::collections::HashMap<String, Vec<u8>>, BackendError> {
+        let registry = self.ns.registry();
+        self.link
+            .run("registry", |mut c| async move { c.hgetall(registry).await })
+            .await
+    }
+
+    /// Probes Redis; on success registers the declared caches (once) and
+    /// replaces the registry view.
+    async fn refresh(&self, refresh_registry: bool) {
+        let ping = self
+            .link
+            .run(link::PROBE, |mut c| async move {
+                redis::cmd("PING").query_async::<String>(&mut c).await
+            })
+            .await;
+        let changed = self.link.set_up(ping.is_ok());
+        match &ping {
+            Ok(_) if changed => tracing::info!("Redis is reachable; ready"),
+            Err(e) if changed => tracing::warn!(error = %e, "Redis is unavailable; not ready"),
+            _ => {}
+        }
+        if ping.is_err() || !refresh_registry || self.register_declared().await.is_err() {
+            return;
+        }
+        let Ok(current) = self.read_registry().await else {
+            return;
+        };
+        let current: std::collections::HashMap<String, Generation> = current
+            .into_iter()
+            .filter_map(|(name, g)| Some((name, Generation::parse(&g)?)))
+            .collect();
+        self.registry
+            .retain(|name, _| current.contains_key(&**name));
+        for (name, generation) in current {
+            self.learn(&name, generation);
+        }
+    }
+}
+
+/// The background task: a health probe every `PROBE_EVERY`, the registry
+/// re-read every `registry_refresh`. Holds only a weak reference.
+pub(super) async fn maintain(inner: Weak<Inner>, registry_refresh: Duration) {
+    let mut last_refresh: Option<tokio::time::Instant> = None;
+    loop {
+        let Some(inner) = inner.upgrade() else { return };
+        let due = last_refresh.is_none_or(|at| at.elapsed() >= registry_refresh);
+        inner.refresh(due).await;
+        if due && inner.link.is_up() {
+            last_refresh = Some(tokio::time::Instant::now());
+        }
+        drop(inner);
+        tokio::time::sleep(PROBE_EVERY).await;
+    }
+}

@@ -576,3 +576,27 @@ async fn rediss_connects_with_the_configured_ca_and_refuses_an_unknown_one() {
     drop(redis.stdin.take());
     let _ = redis.wait();
 }
+
+#[tokio::test]
+async fn both_backends_accept_the_same_integers() {
+    let redis = RedisServer::start();
+    let on_redis = backend(&redis, "integers");
+    let on_memory =
+        scopegate::backend::memory::MemoryBackend::new(Default::default(), &[CACHE.into()]);
+    let p = permit();
+    for stored in [
+        "7", "-7", "0", "+7", "007", " 7", "7 ", "7.0", "", "x", "-0",
+    ] {
+        let value = Bytes::from(stored);
+        on_redis
+            .set(&p, CACHE, b"n", value.clone(), TTL)
+            .await
+            .unwrap();
+        on_memory.set(&p, CACHE, b"n", value, TTL).await.unwrap();
+        assert_eq!(
+            on_redis.increment(&p, CACHE, b"n", 1, TTL).await,
+            on_memory.increment(&p, CACHE, b"n", 1, TTL).await,
+            "incrementing {stored:?}"
+        );
+    }
+}

@@ -268,9 +268,11 @@ impl CacheBackend for MemoryBackend {
             .and_compute_with(|entry| {
                 let current = match entry {
                     None => Some(0),
+                    // Redis's integer syntax (no `+`, no leading zeros), so
+                    // both backends accept the same values.
                     Some(e) => std::str::from_utf8(&e.value().value)
                         .ok()
-                        .and_then(|t| t.parse::<i64>().ok()),
+                        .and_then(|t| t.parse::<i64>().ok().filter(|n| n.to_string() == t)),
                 };
                 let Some(current) = current else {
                     return Op::Nop;

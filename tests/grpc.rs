@@ -17,21 +17,7 @@ async fn client(server: &Server) -> ScsClient<Channel> {
         .unwrap()
 }
 
-/// A request with the `authorization` and `cache` metadata the SDKs send.
-fn call<T>(message: T, credential: Option<&str>, cache: Option<&str>) -> Request<T> {
-    let mut request = Request::new(message);
-    if let Some(credential) = credential {
-        request
-            .metadata_mut()
-            .insert("authorization", credential.parse().unwrap());
-    }
-    if let Some(cache) = cache {
-        request
-            .metadata_mut()
-            .insert("cache", cache.parse().unwrap());
-    }
-    request
-}
+use support::grpc_call as call;
 
 fn get(key: &str) -> GetRequest {
     GetRequest {

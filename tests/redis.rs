@@ -249,16 +249,7 @@ fn polled_items(reply: &Reply) -> Vec<(u64, u64, String)> {
 }
 
 fn call<T>(message: T, credential: &str, cache: Option<&str>) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", credential.parse().unwrap());
-    if let Some(cache) = cache {
-        request
-            .metadata_mut()
-            .insert("cache", cache.parse().unwrap());
-    }
-    request
+    support::grpc_call(message, Some(credential), cache)
 }
 
 fn set(key: &str, value: &str) -> SetRequest {

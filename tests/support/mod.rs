@@ -117,3 +117,23 @@ pub fn claims_with(extra: &str) -> String {
 }
 
 pub const HS_HEADER: &str = r#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#;
+
+/// A gRPC request with the `authorization` and `cache` metadata the SDKs send.
+pub fn grpc_call<T>(
+    message: T,
+    credential: Option<&str>,
+    cache: Option<&str>,
+) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Some(credential) = credential {
+        request
+            .metadata_mut()
+            .insert("authorization", credential.parse().unwrap());
+    }
+    if let Some(cache) = cache {
+        request
+            .metadata_mut()
+            .insert("cache", cache.parse().unwrap());
+    }
+    request
+}

@@ -129,6 +129,14 @@ fn bad_redis_settings_are_all_reported_without_the_url() {
         ]
     );
     assert!(!errors.concat().contains("hunter2"));
+    // A URL where a list belongs: the shape error leaves the value out.
+    let shape = shipped_with(&[
+        ("SCOPEGATE_BACKEND_KIND", "redis"),
+        ("SCOPEGATE_BACKEND_NODES", "redis://u:hunter2@10.0.0.1:7000"),
+    ])
+    .unwrap_err();
+    assert!(!shape.concat().contains("hunter2"), "{shape:?}");
+    assert!(shape[0].contains("expected a sequence"), "{shape:?}");
     let unknown = shipped_with(&[("SCOPEGATE_BACKEND_KIND", "memcached")]).unwrap_err();
     assert_eq!(
         unknown,

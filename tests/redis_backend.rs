@@ -600,3 +600,45 @@ async fn both_backends_accept_the_same_integers() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_full_redis_is_limit_exceeded_for_every_write() {
+    let redis = RedisServer::start();
+    let b = backend(&redis, "full");
+    let p = permit();
+    b.set(&p, CACHE, b"n", Bytes::from_static(b"1"), TTL)
+        .await
+        .unwrap();
+    redis.cli(&["CONFIG", "SET", "maxmemory", "1"]);
+    let full = BackendError::LimitExceeded("the cache backend is out of memory");
+    let value = || Bytes::from_static(b"2");
+    assert_eq!(
+        b.set(&p, CACHE, b"k", value(), TTL).await.unwrap_err(),
+        full
+    );
+    assert_eq!(
+        b.increment(&p, CACHE, b"n", 1, TTL).await.unwrap_err(),
+        full
+    );
+    assert_eq!(
+        b.set_if(
+            &p,
+            CACHE,
+            b"n",
+            value(),
+            TTL,
+            &Condition::Equal(b"1".to_vec())
+        )
+        .await
+        .unwrap_err(),
+        full
+    );
+    assert_eq!(
+        b.publish(&p, CACHE, "t", text("x"), "").await.unwrap_err(),
+        full
+    );
+    // Reads still work, and writes again once there is room.
+    assert_eq!(b.get(&p, CACHE, b"n").await.unwrap().unwrap(), "1");
+    redis.cli(&["CONFIG", "SET", "maxmemory", "0"]);
+    assert_eq!(b.increment(&p, CACHE, b"n", 1, TTL).await.unwrap(), 2);
+}

@@ -129,7 +129,7 @@ impl Config {
         apply_env(&mut table, env);
         let raw: raw::Raw = table
             .try_into()
-            .map_err(|e: toml::de::Error| ConfigErrors(vec![e.message().trim().to_owned()]))?;
+            .map_err(|e: toml::de::Error| ConfigErrors(vec![without_values(e.message().trim())]))?;
         let mut errors = Vec::new();
         let listen = address(&raw.server.listen, "server.listen", &mut errors);
         let admin_listen = address(&raw.admin.listen, "admin.listen", &mut errors);
@@ -185,6 +185,26 @@ impl Config {
             _ => Err(ConfigErrors(errors)),
         }
     }
+}
+
+/// A shape error with the quoted values left out: serde quotes the offending
+/// value, which may be a secret (a Redis URL with a password given where a
+/// list was expected). What was expected, and where, stays.
+fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        match (c, quoted) {
+            ('"', false) => {
+                quoted = true;
+                out.push_str("\"...");
+            }
+            ('"', true) => quoted = false,
+            (c, false) => out.push(c),
+            (_, true) => {}
+        }
+    }
+    out
 }
 
 /// Applies `SCOPEGATE_<SECTION>_<SETTING>` variables to the parsed table.

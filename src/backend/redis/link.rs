@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
+use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, Value};
 
 use super::RedisConfig;
 use crate::backend::BackendError;
@@ -82,6 +82,20 @@ pub fn check_url(url: &str) -> Result<(), String> {
         .map_err(|e| format!("not a valid Redis URL ({:?})", e.kind()))
 }
 
+/// A connection whose peer vanished without a reset (a failover, a
+/// partition) would otherwise hang until the kernel gives up on it, some
+/// 15 minutes: with data unacknowledged for this long (the health probe
+/// sends some every 200 ms) the kernel closes it, and it is made anew.
+fn tcp_settings(config: &RedisConfig) -> redis::io::tcp::TcpSettings {
+    let settings = redis::io::tcp::TcpSettings::default();
+    #[cfg(target_os = "linux")]
+    let settings =
+        settings.set_user_timeout((config.command_timeout * 4).max(Duration::from_secs(2)));
+    #[cfg(not(target_os = "linux"))]
+    let _ = config;
+    settings
+}
+
 fn certificates(ca: &[u8]) -> redis::TlsCertificates {
     redis::TlsCertificates {
         client_tls: None,
@@ -114,7 +128,8 @@ impl Link {
                 config.nodes.clone()
             };
             let builder = |response: Duration| {
-                let mut builder = ClusterClient::builder(nodes.clone());
+                let mut builder =
+                    ClusterClient::builder(nodes.clone()).tcp_settings(tcp_settings(config));
                 if let Some(ca) = &config.tls_ca {
                     builder = builder.certs(certificates(ca));
                 }
@@ -144,9 +159,15 @@ impl Link {
                 .collect();
             (Opener::Cluster { blocking }, pool)
         } else {
+            let info = config
+                .url
+                .as_str()
+                .into_connection_info()
+                .map_err(error)?
+                .set_tcp_settings(tcp_settings(config));
             let client = match &config.tls_ca {
-                Some(ca) => redis::Client::build_with_tls(config.url.as_str(), certificates(ca)),
-                None => redis::Client::open(config.url.as_str()),
+                Some(ca) => redis::Client::build_with_tls(info, certificates(ca)),
+                None => redis::Client::open(info),
             }
             .map_err(error)?;
             // No response timeout of redis-rs's own: `run` bounds every

@@ -262,6 +262,12 @@ impl CacheBackend for RedisBackend {
             .await?;
         match (ok, reply.parse::<i64>()) {
             (1, Ok(value)) => Ok(value),
+            _ if reply.starts_with("OOM") => {
+                self.inner.link.metrics.error("increment", "out_of_memory");
+                Err(BackendError::LimitExceeded(
+                    "the cache backend is out of memory",
+                ))
+            }
             _ if reply.contains("overflow") => {
                 Err(BackendError::FailedPrecondition("the increment overflows"))
             }

@@ -642,3 +642,25 @@ async fn a_full_redis_is_limit_exceeded_for_every_write() {
     redis.cli(&["CONFIG", "SET", "maxmemory", "0"]);
     assert_eq!(b.increment(&p, CACHE, b"n", 1, TTL).await.unwrap(), 2);
 }
+
+#[tokio::test]
+async fn topic_readers_are_capped_and_freed_when_subscribers_leave() {
+    let redis = RedisServer::start();
+    let b = backend_with(&redis.url(), "readers", |c| c.max_topic_readers = 2);
+    let p = permit();
+    let a1 = b.subscribe(&p, CACHE, "a", None).await.unwrap();
+    // More subscribers of a topic share its reader.
+    let a2 = b.subscribe(&p, CACHE, "a", None).await.unwrap();
+    let _b1 = b.subscribe(&p, CACHE, "b", None).await.unwrap();
+    let refused = BackendError::LimitExceeded("too many topics with subscribers on this gateway");
+    assert_eq!(
+        b.subscribe(&p, CACHE, "c", None).await.err(),
+        Some(refused.clone())
+    );
+    // Publishing needs no reader.
+    assert_eq!(b.publish(&p, CACHE, "c", text("x"), "").await.unwrap(), 1);
+    drop(a1);
+    assert_eq!(b.subscribe(&p, CACHE, "c", None).await.err(), Some(refused));
+    drop(a2);
+    assert!(b.subscribe(&p, CACHE, "c", None).await.is_ok());
+}

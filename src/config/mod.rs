@@ -322,6 +322,9 @@ fn redis_config(
     {
         errors.push("backend.namespace must be 1 to 64 characters, no control characters".into());
     }
+    if !(1..=100_000).contains(&raw.max_topic_readers) {
+        errors.push("backend.max_topic_readers must be between 1 and 100000".into());
+    }
     if !(1..=64).contains(&raw.connections) {
         errors.push("backend.connections must be between 1 and 64".into());
     }
@@ -347,6 +350,7 @@ fn redis_config(
     };
     Some(RedisConfig {
         tls_ca,
+        max_topic_readers: raw.max_topic_readers,
         url: raw.url.clone(),
         cluster: raw.cluster,
         nodes: raw.nodes.clone(),

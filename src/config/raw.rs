@@ -132,6 +132,7 @@ pub(super) struct RawBackend {
     pub(super) connect_timeout: String,
     pub(super) registry_refresh: String,
     pub(super) tls_ca_file: Option<PathBuf>,
+    pub(super) max_topic_readers: usize,
 }
 
 impl Default for RawBackend {
@@ -152,6 +153,7 @@ impl Default for RawBackend {
             connect_timeout: "1s".into(),
             registry_refresh: "1s".into(),
             tls_ca_file: None,
+            max_topic_readers: 1000,
         }
     }
 }

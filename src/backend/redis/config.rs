@@ -19,6 +19,9 @@ pub struct RedisConfig {
     pub connect_timeout: Duration,
     /// How often the cache registry is re-read.
     pub registry_refresh: Duration,
+    /// Topics with subscribers on this gateway at once (each has a reader
+    /// with a Redis connection of its own).
+    pub max_topic_readers: usize,
     /// For rediss://: PEM root certificate(s) to trust instead of the system's.
     pub tls_ca: Option<Vec<u8>>,
 }
@@ -35,6 +38,7 @@ impl RedisConfig {
             command_timeout: Duration::from_millis(500),
             connect_timeout: Duration::from_secs(1),
             registry_refresh: Duration::from_secs(1),
+            max_topic_readers: 1000,
             tls_ca: None,
         }
     }
@@ -52,6 +56,7 @@ impl std::fmt::Debug for RedisConfig {
             .field("command_timeout", &self.command_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("registry_refresh", &self.registry_refresh)
+            .field("max_topic_readers", &self.max_topic_readers)
             .field("tls_ca", &self.tls_ca.is_some())
             .finish()
     }

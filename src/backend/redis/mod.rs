@@ -49,10 +49,14 @@ pub(super) struct Inner {
     /// This gateway's view of the registry: each cache's item-key prefix
     /// (namespace, generation and name), made once per generation.
     registry: DashMap<Box<str>, Arc<[u8]>>,
+    /// Counts this gateway's own registry changes, so that a registry read
+    /// that raced one does not put the old state back into the view.
+    changes: std::sync::atomic::AtomicU64,
     /// Caches declared in the config: they always exist and cannot be deleted.
     declared: Vec<String>,
     limits: MemoryLimits,
     topics: topics::Hubs,
+    max_topic_readers: usize,
 }
 
 /// The Redis backend. Cheap to share; its background task (health probe and
@@ -80,9 +84,11 @@ impl RedisBackend {
             link: Link::new(config, metrics)?,
             ns: Namespace::new(&config.namespace),
             registry: DashMap::new(),
+            changes: Default::default(),
             declared: caches.to_vec(),
             limits,
             topics: topics::Hubs::default(),
+            max_topic_readers: config.max_topic_readers,
         });
         tokio::spawn(registry::maintain(
             Arc::downgrade(&inner),

@@ -2,6 +2,7 @@
 //! gateway's view of it (see `keys` for what a generation is). The view is
 //! re-read by the background task, which also probes Redis's health.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ impl RedisBackend {
         if !created {
             return Err(BackendError::CacheExists);
         }
+        inner.changed();
         inner.learn(name, generation);
         Ok(())
     }
@@ -43,6 +45,7 @@ impl RedisBackend {
                 c.hdel(inner.ns.registry(), name).await
             })
             .await?;
+        inner.changed();
         inner.registry.remove(name);
         if removed == 0 {
             return Err(BackendError::CacheNotFound);
@@ -65,6 +68,7 @@ impl RedisBackend {
                     .await
             })
             .await?;
+        inner.changed();
         if !flushed {
             inner.registry.remove(name);
             return Err(BackendError::CacheNotFound);
@@ -87,6 +91,15 @@ impl RedisBackend {
 }
 
 impl Inner {
+    /// Marks a registry change made through this gateway.
+    fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn change_count(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
     /// Puts a cache's generation into this gateway's view.
     fn learn(&self, cache: &str, generation: Generation) -> Arc<[u8]> {
         let items: Arc<[u8]> = self.ns.items(generation, cache).into();
@@ -112,6 +125,7 @@ impl Inner {
             // Declared caches exist from the start, whoever registers them first.
             self.register_declared().await?;
         }
+        let before = self.change_count();
         let found: Option<Vec<u8>> = self
             .link
             .run(
@@ -119,10 +133,19 @@ impl Inner {
                 |mut c| async move { c.hget(registry, cache).await },
             )
             .await?;
+        let raced = self.change_count() != before;
+        if raced && let Some(items) = self.registry.get(cache) {
+            // A change through this gateway raced the read: the view has it.
+            return Ok(Arc::clone(&items));
+        }
         let generation = found
             .as_deref()
             .and_then(Generation::parse)
             .ok_or(BackendError::CacheNotFound)?;
+        if raced {
+            // Serve this request from the read, but keep it out of the view.
+            return Ok(self.ns.items(generation, cache).into());
+        }
         Ok(self.learn(cache, generation))
     }
 
@@ -181,9 +204,13 @@ impl Inner {
         if ping.is_err() || !refresh_registry || self.register_declared().await.is_err() {
             return;
         }
+        let before = self.change_count();
         let Ok(current) = self.read_registry().await else {
             return;
         };
+        if self.change_count() != before {
+            return; // Raced a change through this gateway: the next refresh applies.
+        }
         let current: std::collections::HashMap<String, Generation> = current
             .into_iter()
             .filter_map(|(name, g)| Some((name, Generation::parse(&g)?)))

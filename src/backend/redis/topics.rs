@@ -72,25 +72,35 @@ struct Hub {
 impl Hubs {
     /// The topic's hub, starting its reader after `from` (the newest ID the
     /// caller has seen) if there is none.
-    fn join(&self, inner: &Arc<Inner>, key: &[u8], from: String) -> Arc<Hub> {
+    fn join(&self, inner: &Arc<Inner>, key: &[u8], from: String) -> Result<Arc<Hub>, BackendError> {
+        if let Some(hub) = self.hubs.get(key).and_then(|hub| hub.upgrade()) {
+            return Ok(hub);
+        }
+        // Forget hubs whose subscribers have all gone, then count the rest:
+        // each holds a Redis connection, and Redis's connections are shared
+        // by every gateway (`maxclients`).
+        self.hubs.retain(|_, hub| hub.strong_count() > 0);
+        if self.hubs.len() >= inner.max_topic_readers {
+            return Err(BackendError::LimitExceeded(
+                "too many topics with subscribers on this gateway",
+            ));
+        }
         let mut slot = self.hubs.entry(key.to_vec()).or_default();
         if let Some(hub) = slot.upgrade() {
-            return hub;
+            return Ok(hub);
         }
         let hub = Arc::new(Hub {
             wake: watch::channel(0).0,
         });
         *slot = Arc::downgrade(&hub);
         drop(slot);
-        // Forget hubs whose subscribers have all gone.
-        self.hubs.retain(|_, hub| hub.strong_count() > 0);
         tokio::spawn(read(
             Arc::downgrade(inner),
             Arc::downgrade(&hub),
             key.to_vec(),
             from,
         ));
-        hub
+        Ok(hub)
     }
 }
 
@@ -248,7 +258,7 @@ pub(super) async fn subscribe(
         },
     };
     let from = newest.map_or_else(|| "0-0".to_owned(), |id| format!("{}-{}", id.page, id.n));
-    let hub = inner.topics.join(inner, &key, from);
+    let hub = inner.topics.join(inner, &key, from)?;
     Ok(RedisSubscription {
         changes: hub.wake.subscribe(),
         _hub: hub,

@@ -387,7 +387,7 @@ async fn topics_have_one_numbering_across_gateways_with_resume_and_discontinuiti
     );
     assert_eq!(sequences(&events), [5, 6, 7, 8, 9]);
     // The stream lost (deleted in Redis) and made again: a new page, announced.
-    redis.cli(&["DEL", "6:topics:t:1:c:news"]);
+    redis.cli(&["DEL", "6:topics:t:0000000000000000:1:c:news"]);
     assert_eq!(
         a.publish(&p, CACHE, "news", text("again"), "")
             .await
@@ -663,4 +663,71 @@ async fn topic_readers_are_capped_and_freed_when_subscribers_leave() {
     assert_eq!(b.subscribe(&p, CACHE, "c", None).await.err(), Some(refused));
     drop(a2);
     assert!(b.subscribe(&p, CACHE, "c", None).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_cache_deleted_and_created_again_starts_with_no_topic_history() {
+    let redis = RedisServer::start();
+    let (a, b) = (backend(&redis, "reborn"), backend(&redis, "reborn"));
+    let p = permit();
+    a.create_cache(&p, "x").await.unwrap();
+    a.publish(&p, "x", "t", text("old"), "").await.unwrap();
+    let mut old = b
+        .subscribe(
+            &p,
+            "x",
+            "t",
+            Some(Resume {
+                sequence: 1,
+                page: 0,
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sequences(&next(&mut old).await), [1]);
+    // A flush keeps the topics (as on the memory backend).
+    a.flush_cache(&p, "x").await.unwrap();
+    let mut kept = a
+        .subscribe(
+            &p,
+            "x",
+            "t",
+            Some(Resume {
+                sequence: 1,
+                page: 0,
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sequences(&next(&mut kept).await), [1]);
+    // Deleted and created again: the old messages are not the new cache's,
+    // and a subscription to the old cache ends (here on the other gateway,
+    // once it has re-read the registry).
+    a.delete_cache(&p, "x").await.unwrap();
+    a.create_cache(&p, "x").await.unwrap();
+    let mut fresh = a
+        .subscribe(
+            &p,
+            "x",
+            "t",
+            Some(Resume {
+                sequence: 1,
+                page: 0,
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(next(&mut fresh).await, [TopicEvent::Heartbeat]);
+    assert_eq!(a.publish(&p, "x", "t", text("new"), "").await.unwrap(), 1);
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match old.next(10).await {
+                Ok(_) => continue,
+                Err(e) => return e,
+            }
+        }
+    })
+    .await
+    .expect("the old subscription ends within 5 s");
+    assert_eq!(ended, BackendError::CacheNotFound);
 }

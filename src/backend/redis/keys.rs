@@ -3,9 +3,9 @@
 //! keys ("a" owns `1:a:...`, "a:b" owns `3:a:b:...`):
 //!
 //! ```text
-//! <len(ns)>:<ns>:caches                                      hash: cache name -> generation
+//! <len(ns)>:<ns>:caches                                      hash: cache name -> <incarnation><generation>
 //! <len(ns)>:<ns>:d:<generation>:<len(cache)>:<cache>:<key>   an item
-//! <len(ns)>:<ns>:t:<len(cache)>:<cache>:<topic>              a topic (a stream)
+//! <len(ns)>:<ns>:t:<incarnation>:<len(cache)>:<cache>:<topic> a topic (a stream)
 //! ```
 //!
 //! Lengths are decimal byte counts and a generation is 16 hex digits, so the
@@ -16,7 +16,13 @@
 //!
 //! Items live under their cache's generation: flushing a cache gives it a new
 //! generation and deleting it removes it from the registry, so its items are
-//! unreachable at once and leave Redis as their TTLs run out.
+//! unreachable at once and leave Redis as their TTLs run out. Topics live
+//! under the cache's incarnation, made when the cache is created and kept by
+//! a flush (as on the memory backend, a flush leaves topics alone), so a
+//! cache deleted and created again does not get the old one's messages.
+//! Caches declared in the config have the fixed incarnation 0: they cannot be
+//! deleted, and their topics stay theirs when an emptied Redis registers
+//! them again.
 
 /// A cache's generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -49,6 +55,73 @@ impl Generation {
     }
 }
 
+/// A registry entry: the cache's incarnation and its current generation,
+/// stored as 32 hex digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Entry {
+    pub(super) incarnation: Generation,
+    pub(super) generation: Generation,
+}
+
+impl Entry {
+    /// A new cache's entry; a declared cache's incarnation is always 0.
+    pub(super) fn new(declared: bool) -> Entry {
+        Entry {
+            incarnation: if declared {
+                Generation(0)
+            } else {
+                Generation::random()
+            },
+            generation: Generation::random(),
+        }
+    }
+
+    pub(super) fn to_hex(self) -> String {
+        self.incarnation.to_hex() + &self.generation.to_hex()
+    }
+
+    pub(super) fn parse(text: &[u8]) -> Option<Entry> {
+        if text.len() != 32 {
+            return None;
+        }
+        Some(Entry {
+            incarnation: Generation::parse(&text[..16])?,
+            generation: Generation::parse(&text[16..])?,
+        })
+    }
+}
+
+/// The key prefixes of one cache (incarnation and generation), made once.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct CacheKeys {
+    items: Vec<u8>,
+    topics: Vec<u8>,
+}
+
+impl CacheKeys {
+    /// An item's key.
+    pub(super) fn item(&self, key: &[u8]) -> Vec<u8> {
+        concat(&self.items, key)
+    }
+
+    /// A topic's stream key.
+    pub(super) fn topic(&self, topic: &str) -> Vec<u8> {
+        concat(&self.topics, topic.as_bytes())
+    }
+
+    /// Whether `other` names the same topics (the same incarnation).
+    pub(super) fn same_topics(&self, other: &CacheKeys) -> bool {
+        self.topics == other.topics
+    }
+}
+
+fn concat(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(prefix.len() + rest.len());
+    out.extend_from_slice(prefix);
+    out.extend_from_slice(rest);
+    out
+}
+
 /// The key builder of one namespace.
 #[derive(Clone, Debug)]
 pub(super) struct Namespace {
@@ -69,39 +142,22 @@ impl Namespace {
         key
     }
 
-    /// What every item key of a cache generation starts with; an item's key
-    /// is this followed by the item's key bytes ([`item`]).
-    pub(super) fn items(&self, generation: Generation, cache: &str) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.prefix.len() + 24 + cache.len());
-        out.extend_from_slice(&self.prefix);
-        out.extend_from_slice(b"d:");
-        out.extend_from_slice(generation.to_hex().as_bytes());
-        out.push(b':');
-        push_field(&mut out, cache.as_bytes());
-        out
+    /// The key prefixes of a cache with this registry entry.
+    pub(super) fn cache(&self, entry: Entry, cache: &str) -> CacheKeys {
+        let prefix = |kind: &[u8], id: Generation| {
+            let mut out = Vec::with_capacity(self.prefix.len() + 24 + cache.len());
+            out.extend_from_slice(&self.prefix);
+            out.extend_from_slice(kind);
+            out.extend_from_slice(id.to_hex().as_bytes());
+            out.push(b':');
+            push_field(&mut out, cache.as_bytes());
+            out
+        };
+        CacheKeys {
+            items: prefix(b"d:", entry.generation),
+            topics: prefix(b"t:", entry.incarnation),
+        }
     }
-
-    #[cfg(test)]
-    fn item(&self, generation: Generation, cache: &str, key: &[u8]) -> Vec<u8> {
-        item(&self.items(generation, cache), key)
-    }
-
-    pub(super) fn topic(&self, cache: &str, topic: &str) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.prefix.len() + 8 + cache.len() + topic.len());
-        out.extend_from_slice(&self.prefix);
-        out.extend_from_slice(b"t:");
-        push_field(&mut out, cache.as_bytes());
-        out.extend_from_slice(topic.as_bytes());
-        out
-    }
-}
-
-/// An item's key: its cache generation's prefix ([`Namespace::items`]) and its key.
-pub(super) fn item(items: &[u8], key: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(items.len() + key.len());
-    out.extend_from_slice(items);
-    out.extend_from_slice(key);
-    out
 }
 
 /// `<len>:<bytes>:`
@@ -117,38 +173,69 @@ mod tests {
     use super::*;
 
     const G: Generation = Generation(0x0123_4567_89ab_cdef);
+    const E: Entry = Entry {
+        incarnation: Generation(0xfeed),
+        generation: G,
+    };
 
     #[test]
     fn the_layout_is_readable() {
         let ns = Namespace::new("scopegate");
         assert_eq!(ns.registry(), b"9:scopegate:caches");
+        let keys = ns.cache(E, "default-cache");
         assert_eq!(
-            ns.item(G, "default-cache", b"user/1"),
+            keys.item(b"user/1"),
             b"9:scopegate:d:0123456789abcdef:13:default-cache:user/1"
         );
-        assert_eq!(ns.topic("c", "news"), b"9:scopegate:t:1:c:news");
+        assert_eq!(
+            keys.topic("news"),
+            b"9:scopegate:t:000000000000feed:13:default-cache:news"
+        );
     }
 
     #[test]
     fn names_cannot_escape_their_cache_or_namespace() {
         let ns = Namespace::new("a");
         // A separator inside a name moves the boundary, and the length says so.
-        assert_ne!(ns.item(G, "x", b"y:z"), ns.item(G, "x:y", b"z"));
-        assert_ne!(ns.topic("x", "y:z"), ns.topic("x:y", "z"));
+        assert_ne!(ns.cache(E, "x").item(b"y:z"), ns.cache(E, "x:y").item(b"z"));
+        assert_ne!(ns.cache(E, "x").topic("y:z"), ns.cache(E, "x:y").topic("z"));
         // One namespace's keys never start with another's prefix.
         let other = Namespace::new("a:b");
-        assert!(!other.item(G, "c", b"k").starts_with(&ns.prefix));
-        assert!(!ns.item(G, "b:c", b"k").starts_with(&other.prefix));
-        // Generations separate a flushed cache from its past.
-        assert_ne!(ns.item(G, "c", b"k"), ns.item(Generation(1), "c", b"k"));
+        assert!(!other.cache(E, "c").item(b"k").starts_with(&ns.prefix));
+        assert!(!ns.cache(E, "b:c").item(b"k").starts_with(&other.prefix));
+        // Generations separate a flushed cache from its past; incarnations
+        // separate a re-created cache's topics; a flush keeps the topics.
+        let flushed = Entry {
+            generation: Generation(1),
+            ..E
+        };
+        let recreated = Entry {
+            incarnation: Generation(2),
+            ..E
+        };
+        assert_ne!(
+            ns.cache(E, "c").item(b"k"),
+            ns.cache(flushed, "c").item(b"k")
+        );
+        assert!(ns.cache(E, "c").same_topics(&ns.cache(flushed, "c")));
+        assert!(!ns.cache(E, "c").same_topics(&ns.cache(recreated, "c")));
     }
 
     #[test]
-    fn generations_round_trip_and_garbage_is_refused() {
+    fn entries_round_trip_and_garbage_is_refused() {
         assert_eq!(Generation::parse(G.to_hex().as_bytes()), Some(G));
+        assert_eq!(Entry::parse(E.to_hex().as_bytes()), Some(E));
         for bad in [&b""[..], b"123", b"0123456789abcdeg", b"0123456789abcdef0"] {
             assert_eq!(Generation::parse(bad), None);
+            assert_eq!(Entry::parse(bad), None);
         }
+        assert_eq!(
+            Entry::parse(G.to_hex().as_bytes()),
+            None,
+            "16 digits is not an entry"
+        );
         assert_ne!(Generation::random(), Generation::random());
+        assert_eq!(Entry::new(true).incarnation, Generation(0));
+        assert_ne!(Entry::new(false).incarnation, Generation(0));
     }
 }

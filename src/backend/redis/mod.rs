@@ -46,9 +46,9 @@ const TOPIC_IDLE: Duration = Duration::from_secs(24 * 3600);
 pub(super) struct Inner {
     link: Link,
     ns: Namespace,
-    /// This gateway's view of the registry: each cache's item-key prefix
-    /// (namespace, generation and name), made once per generation.
-    registry: DashMap<Box<str>, Arc<[u8]>>,
+    /// This gateway's view of the registry: each cache's key prefixes
+    /// (namespace, incarnation or generation, and name), made once.
+    registry: DashMap<Box<str>, Arc<keys::CacheKeys>>,
     /// Counts this gateway's own registry changes, so that a registry read
     /// that raced one does not put the old state back into the view.
     changes: std::sync::atomic::AtomicU64,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 
-use super::keys::{self, Generation};
+use super::keys::{CacheKeys, Entry, Generation};
 use super::{Inner, PROBE_EVERY, RedisBackend, link, scripts};
 use crate::backend::BackendError;
 use crate::scope::Permit;
@@ -16,19 +16,18 @@ use crate::scope::Permit;
 impl RedisBackend {
     pub async fn create_cache(&self, _: &Permit, name: &str) -> Result<(), BackendError> {
         let inner = &self.inner;
-        let generation = Generation::random();
+        let entry = Entry::new(inner.declared.iter().any(|d| d == name));
         let created: bool = inner
             .link
             .run("registry", |mut c| async move {
-                c.hset_nx(inner.ns.registry(), name, generation.to_hex())
-                    .await
+                c.hset_nx(inner.ns.registry(), name, entry.to_hex()).await
             })
             .await?;
         if !created {
             return Err(BackendError::CacheExists);
         }
         inner.changed();
-        inner.learn(name, generation);
+        inner.learn(name, entry);
         Ok(())
     }
 
@@ -57,7 +56,7 @@ impl RedisBackend {
     pub async fn flush_cache(&self, _: &Permit, name: &str) -> Result<(), BackendError> {
         let inner = &self.inner;
         let generation = Generation::random();
-        let flushed: bool = inner
+        let flushed: Option<Vec<u8>> = inner
             .link
             .run("registry", |mut c| async move {
                 scripts::REGENERATE
@@ -69,11 +68,11 @@ impl RedisBackend {
             })
             .await?;
         inner.changed();
-        if !flushed {
+        let Some(entry) = flushed.as_deref().and_then(Entry::parse) else {
             inner.registry.remove(name);
             return Err(BackendError::CacheNotFound);
-        }
-        inner.learn(name, generation);
+        };
+        inner.learn(name, entry);
         Ok(())
     }
 
@@ -100,25 +99,29 @@ impl Inner {
         self.changes.load(Ordering::Acquire)
     }
 
-    /// Puts a cache's generation into this gateway's view.
-    fn learn(&self, cache: &str, generation: Generation) -> Arc<[u8]> {
-        let items: Arc<[u8]> = self.ns.items(generation, cache).into();
+    /// Puts a cache's registry entry into this gateway's view.
+    fn learn(&self, cache: &str, entry: Entry) -> Arc<CacheKeys> {
+        let keys = Arc::new(self.ns.cache(entry, cache));
         // The read guard must be gone before inserting (same shard lock).
-        let known = self.registry.get(cache).map(|known| Arc::clone(&known));
+        let known = self.view(cache);
         match known {
-            Some(known) if *known == *items => known,
+            Some(known) if *known == *keys => known,
             _ => {
-                self.registry.insert(cache.into(), Arc::clone(&items));
-                items
+                self.registry.insert(cache.into(), Arc::clone(&keys));
+                keys
             }
         }
     }
 
-    /// The item-key prefix of a cache's current generation; `CacheNotFound`
-    /// if it does not exist.
-    pub(super) async fn items(&self, cache: &str) -> Result<Arc<[u8]>, BackendError> {
-        if let Some(items) = self.registry.get(cache) {
-            return Ok(Arc::clone(&items));
+    /// The cache's keys in this gateway's view (no Redis round trip).
+    pub(super) fn view(&self, cache: &str) -> Option<Arc<CacheKeys>> {
+        self.registry.get(cache).map(|keys| Arc::clone(&keys))
+    }
+
+    /// The keys of a cache as it is now; `CacheNotFound` if it does not exist.
+    pub(super) async fn keys(&self, cache: &str) -> Result<Arc<CacheKeys>, BackendError> {
+        if let Some(keys) = self.view(cache) {
+            return Ok(keys);
         }
         let registry = self.ns.registry();
         if self.declared.iter().any(|d| d == cache) {
@@ -134,24 +137,28 @@ impl Inner {
             )
             .await?;
         let raced = self.change_count() != before;
-        if raced && let Some(items) = self.registry.get(cache) {
+        if raced && let Some(keys) = self.view(cache) {
             // A change through this gateway raced the read: the view has it.
-            return Ok(Arc::clone(&items));
+            return Ok(keys);
         }
-        let generation = found
+        let entry = found
             .as_deref()
-            .and_then(Generation::parse)
+            .and_then(Entry::parse)
             .ok_or(BackendError::CacheNotFound)?;
         if raced {
             // Serve this request from the read, but keep it out of the view.
-            return Ok(self.ns.items(generation, cache).into());
+            return Ok(Arc::new(self.ns.cache(entry, cache)));
         }
-        Ok(self.learn(cache, generation))
+        Ok(self.learn(cache, entry))
     }
 
-    /// Whether the cache exists in this gateway's view (no Redis round trip).
-    pub(super) fn knows(&self, cache: &str) -> bool {
-        self.registry.contains_key(cache) || self.declared.iter().any(|d| d == cache)
+    /// Whether the cache, with the topics of `keys`, still exists in this
+    /// gateway's view (no Redis round trip). Declared caches always do.
+    pub(super) fn still_has(&self, cache: &str, keys: &CacheKeys) -> bool {
+        match self.view(cache) {
+            Some(now) => now.same_topics(keys),
+            None => self.declared.iter().any(|d| d == cache),
+        }
     }
 
     /// Registers the declared caches that are missing (a fresh or restarted
@@ -165,7 +172,7 @@ impl Inner {
             .run("registry", |mut c| async move {
                 let mut pipe = redis::pipe();
                 for name in &self.declared {
-                    pipe.hset_nx(&registry, name, Generation::random().to_hex())
+                    pipe.hset_nx(&registry, name, Entry::new(true).to_hex())
                         .ignore();
                 }
                 pipe.query_async::<()>(&mut c).await
@@ -174,7 +181,7 @@ impl Inner {
     }
 
     pub(super) async fn item_key(&self, cache: &str, key: &[u8]) -> Result<Vec<u8>, BackendError> {
-        Ok(keys::item(&self.items(cache).await?, key))
+        Ok(self.keys(cache).await?.item(key))
     }
 
     async fn read_registry(
@@ -211,14 +218,14 @@ impl Inner {
         if self.change_count() != before {
             return; // Raced a change through this gateway: the next refresh applies.
         }
-        let current: std::collections::HashMap<String, Generation> = current
+        let current: std::collections::HashMap<String, Entry> = current
             .into_iter()
-            .filter_map(|(name, g)| Some((name, Generation::parse(&g)?)))
+            .filter_map(|(name, entry)| Some((name, Entry::parse(&entry)?)))
             .collect();
         self.registry
             .retain(|name, _| current.contains_key(&**name));
-        for (name, generation) in current {
-            self.learn(&name, generation);
+        for (name, entry) in current {
+            self.learn(&name, entry);
         }
     }
 }

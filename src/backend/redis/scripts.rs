@@ -60,13 +60,17 @@ return 'not_set'
     )
 });
 
-/// FlushCache: a new generation (ARGV[2]) for cache ARGV[1] if it is registered.
+/// FlushCache: cache ARGV[1], if registered, keeps its incarnation (the
+/// entry's first 16 hex digits) and gets generation ARGV[2]. Returns the new
+/// entry, or false if the cache is not registered.
 pub(super) static REGENERATE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return 1
+local entry = redis.call('HGET', KEYS[1], ARGV[1])
+if not entry then return false end
+entry = string.sub(entry, 1, 16) .. ARGV[2]
+redis.call('HSET', KEYS[1], ARGV[1], entry)
+return entry
 ",
     )
 });

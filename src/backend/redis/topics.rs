@@ -25,6 +25,7 @@ use redis::AsyncCommands;
 use redis::streams::{StreamId, StreamRangeReply, StreamReadOptions, StreamReadReply};
 use tokio::sync::watch;
 
+use super::keys::CacheKeys;
 use super::link::{BLOCK, Conn};
 use super::{Inner, TOPIC_IDLE, ms, scripts};
 use crate::backend::{
@@ -169,8 +170,7 @@ pub(super) async fn publish(
     value: TopicValue,
     publisher_id: &str,
 ) -> Result<u64, BackendError> {
-    inner.items(cache).await?;
-    let key = inner.ns.topic(cache, topic);
+    let key = inner.keys(cache).await?.topic(topic);
     let (kind, bytes): (&str, &[u8]) = match &value {
         TopicValue::Text(text) => ("t", text.as_bytes()),
         TopicValue::Binary(bytes) => ("b", bytes),
@@ -210,8 +210,8 @@ pub(super) async fn subscribe(
     topic: &str,
     resume: Option<Resume>,
 ) -> Result<RedisSubscription, BackendError> {
-    inner.items(cache).await?;
-    let key = inner.ns.topic(cache, topic);
+    let keys = inner.keys(cache).await?;
+    let key = keys.topic(topic);
     let (oldest, newest): (StreamRangeReply, StreamRangeReply) = {
         let key = &key;
         inner
@@ -264,6 +264,7 @@ pub(super) async fn subscribe(
         _hub: hub,
         inner: Arc::clone(inner),
         cache: cache.into(),
+        keys,
         key,
         cursor,
         pending,
@@ -276,6 +277,9 @@ pub struct RedisSubscription {
     _hub: Arc<Hub>,
     changes: watch::Receiver<u64>,
     cache: Box<str>,
+    /// The cache's keys when subscribed: a cache deleted and created again
+    /// (another incarnation) ends the subscription.
+    keys: Arc<CacheKeys>,
     key: Vec<u8>,
     cursor: Cursor,
     pending: Option<TopicEvent>,
@@ -355,7 +359,7 @@ impl TopicSubscription for RedisSubscription {
         let max = max.max(1);
         let mut heartbeat = tokio::time::Instant::now() + self.inner.limits.heartbeat;
         loop {
-            if !self.inner.knows(&self.cache) {
+            if !self.inner.still_has(&self.cache, &self.keys) {
                 return Err(BackendError::CacheNotFound);
             }
             // Mark the wake-ups seen before reading, so news between the read

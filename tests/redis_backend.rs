@@ -731,3 +731,70 @@ async fn a_cache_deleted_and_created_again_starts_with_no_topic_history() {
     .expect("the old subscription ends within 5 s");
     assert_eq!(ended, BackendError::CacheNotFound);
 }
+
+#[tokio::test]
+async fn a_stream_that_goes_back_is_announced_not_silently_skipped() {
+    let redis = RedisServer::start();
+    let b = backend(&redis, "back");
+    let p = permit();
+    for i in 1..=5 {
+        b.publish(&p, CACHE, "t", text(&i.to_string()), "")
+            .await
+            .unwrap();
+    }
+    let mut sub = b
+        .subscribe(
+            &p,
+            CACHE,
+            "t",
+            Some(Resume {
+                sequence: 1,
+                page: 0,
+            }),
+        )
+        .await
+        .unwrap();
+    let events = next(&mut sub).await;
+    assert_eq!(sequences(&events), [1, 2, 3, 4, 5]);
+    let TopicEvent::Item(first) = &events[0] else {
+        panic!()
+    };
+    let page = first.page;
+    // As after a failover to a replica that had only the first two messages.
+    let key = "4:back:t:0000000000000000:1:c:t";
+    redis.cli(&["DEL", key]);
+    for n in 0..2 {
+        redis.cli(&[
+            "XADD",
+            key,
+            &format!("{page}-{n}"),
+            "k",
+            "t",
+            "v",
+            "old",
+            "p",
+            "",
+        ]);
+    }
+    assert_eq!(
+        b.publish(&p, CACHE, "t", text("after"), "").await.unwrap(),
+        3
+    );
+    // Within a heartbeat (300 ms here) the subscriber is told, then it gets
+    // what comes next.
+    let events = next(&mut sub).await;
+    assert_eq!(
+        events,
+        [TopicEvent::Discontinuity {
+            last_sequence: 5,
+            new_sequence: 4,
+            new_page: page
+        }]
+    );
+    assert_eq!(
+        b.publish(&p, CACHE, "t", text("next"), "").await.unwrap(),
+        4
+    );
+    let events = next(&mut sub).await;
+    assert_eq!(sequences(&events), [4]);
+}

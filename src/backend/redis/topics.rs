@@ -38,8 +38,8 @@ const RETRY: Duration = Duration::from_millis(200);
 /// Messages one reader wake-up fetches (only their IDs are used).
 const WAKE_COUNT: usize = 16;
 
-/// A stream entry ID, `<page>-<n>`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A stream entry ID, `<page>-<n>` (ordered as Redis orders them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Id {
     page: u64,
     n: u64,
@@ -141,9 +141,30 @@ async fn read(inner: Weak<Inner>, hub: Weak<Hub>, key: Vec<u8>, mut last: String
                     .flat_map(|r| r.keys)
                     .flat_map(|k| k.ids)
                     .next_back();
-                if let (Some(newest), Some(hub)) = (newest, hub.upgrade()) {
-                    last = newest.id;
-                    hub.wake.send_modify(|n| *n = n.wrapping_add(1));
+                match (newest, hub.upgrade()) {
+                    (Some(newest), Some(hub)) => {
+                        last = newest.id;
+                        hub.wake.send_modify(|n| *n = n.wrapping_add(1));
+                    }
+                    (None, _) => {
+                        // Nothing new for a while: if the stream went back
+                        // (a restore, a failover to a lagging replica), wait
+                        // from where it is now, or news would never wake anyone.
+                        let reply: Result<Result<StreamRangeReply, _>, _> =
+                            tokio::time::timeout(timeout, c.xrevrange_count(&key, "+", "-", 1))
+                                .await;
+                        let now = reply.ok().and_then(Result::ok).and_then(|r| {
+                            r.ids
+                                .first()
+                                .and_then(|e| Some((Id::parse(&e.id)?, e.id.clone())))
+                        });
+                        if let (Some((now, id)), Some(seen)) = (now, Id::parse(&last))
+                            && now < seen
+                        {
+                            last = id;
+                        }
+                    }
+                    (Some(_), None) => {}
                 }
             }
             _ => {
@@ -304,6 +325,46 @@ impl RedisSubscription {
         Ok(reply.ids)
     }
 
+    /// The stream's newest entry.
+    async fn newest(&self) -> Result<Option<Id>, BackendError> {
+        let key = &self.key;
+        let reply: StreamRangeReply = self
+            .inner
+            .link
+            .run("read_topic", |mut c| async move {
+                c.xrevrange_count(key, "+", "-", 1).await
+            })
+            .await?;
+        Ok(reply.ids.first().and_then(|e| Id::parse(&e.id)))
+    }
+
+    /// When the stream went back behind the cursor (a restore, a failover to
+    /// a lagging replica, a stream made again with an earlier page), the
+    /// numbers the cursor waits for may never come: move the cursor to the
+    /// stream's end and say so.
+    fn reseat(&mut self, newest: Id) -> Option<TopicEvent> {
+        let Cursor { page, next } = self.cursor;
+        if page == 0 || (newest.page == page && newest.sequence() + 1 >= next) {
+            return None;
+        }
+        self.cursor = Cursor {
+            page: newest.page,
+            // Another page is all new to this subscriber: from its start.
+            // The same page gone back: which of its numbers are new cannot
+            // be told, so from its end.
+            next: if newest.page == page {
+                newest.sequence() + 1
+            } else {
+                1
+            },
+        };
+        Some(TopicEvent::Discontinuity {
+            last_sequence: next.saturating_sub(1),
+            new_sequence: self.cursor.next,
+            new_page: newest.page,
+        })
+    }
+
     /// Turns fetched entries into events and moves the cursor past them.
     fn take(&mut self, entries: Vec<StreamId>) -> Vec<TopicEvent> {
         let mut events: Vec<TopicEvent> = self.pending.take().into_iter().collect();
@@ -386,6 +447,12 @@ impl TopicSubscription for RedisSubscription {
                     }
                 }
                 () = tokio::time::sleep_until(heartbeat) => {
+                    // Idle: first make sure the stream has not gone back.
+                    if let Ok(Some(newest)) = self.newest().await
+                        && let Some(reseated) = self.reseat(newest)
+                    {
+                        return Ok(vec![reseated]);
+                    }
                     return Ok(vec![TopicEvent::Heartbeat]);
                 }
             }

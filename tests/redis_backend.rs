@@ -23,6 +23,11 @@ use support::redis::RedisServer;
 
 const CACHE: &str = "c";
 const TTL: Duration = Duration::from_secs(60);
+/// Resume from the first message, page unknown.
+const FROM_ONE: Option<Resume> = Some(Resume {
+    sequence: 1,
+    page: 0,
+});
 
 fn permit() -> Permit {
     compile(&json::superuser(), &ScopeLimits::default())
@@ -420,18 +425,7 @@ async fn a_subscription_waits_through_an_outage_and_then_carries_on() {
         b.publish(&p, CACHE, "t", text("before"), "").await.unwrap(),
         1
     );
-    let mut sub = b
-        .subscribe(
-            &p,
-            CACHE,
-            "t",
-            Some(Resume {
-                sequence: 1,
-                page: 0,
-            }),
-        )
-        .await
-        .unwrap();
+    let mut sub = b.subscribe(&p, CACHE, "t", FROM_ONE).await.unwrap();
     assert_eq!(sequences(&next(&mut sub).await), [1]);
     redis.stop();
     // Commands fail fast with UNAVAILABLE while Redis is gone.
@@ -672,51 +666,18 @@ async fn a_cache_deleted_and_created_again_starts_with_no_topic_history() {
     let p = permit();
     a.create_cache(&p, "x").await.unwrap();
     a.publish(&p, "x", "t", text("old"), "").await.unwrap();
-    let mut old = b
-        .subscribe(
-            &p,
-            "x",
-            "t",
-            Some(Resume {
-                sequence: 1,
-                page: 0,
-            }),
-        )
-        .await
-        .unwrap();
+    let mut old = b.subscribe(&p, "x", "t", FROM_ONE).await.unwrap();
     assert_eq!(sequences(&next(&mut old).await), [1]);
     // A flush keeps the topics (as on the memory backend).
     a.flush_cache(&p, "x").await.unwrap();
-    let mut kept = a
-        .subscribe(
-            &p,
-            "x",
-            "t",
-            Some(Resume {
-                sequence: 1,
-                page: 0,
-            }),
-        )
-        .await
-        .unwrap();
+    let mut kept = a.subscribe(&p, "x", "t", FROM_ONE).await.unwrap();
     assert_eq!(sequences(&next(&mut kept).await), [1]);
     // Deleted and created again: the old messages are not the new cache's,
     // and a subscription to the old cache ends (here on the other gateway,
     // once it has re-read the registry).
     a.delete_cache(&p, "x").await.unwrap();
     a.create_cache(&p, "x").await.unwrap();
-    let mut fresh = a
-        .subscribe(
-            &p,
-            "x",
-            "t",
-            Some(Resume {
-                sequence: 1,
-                page: 0,
-            }),
-        )
-        .await
-        .unwrap();
+    let mut fresh = a.subscribe(&p, "x", "t", FROM_ONE).await.unwrap();
     assert_eq!(next(&mut fresh).await, [TopicEvent::Heartbeat]);
     assert_eq!(a.publish(&p, "x", "t", text("new"), "").await.unwrap(), 1);
     let ended = tokio::time::timeout(Duration::from_secs(5), async {
@@ -742,18 +703,7 @@ async fn a_stream_that_goes_back_is_announced_not_silently_skipped() {
             .await
             .unwrap();
     }
-    let mut sub = b
-        .subscribe(
-            &p,
-            CACHE,
-            "t",
-            Some(Resume {
-                sequence: 1,
-                page: 0,
-            }),
-        )
-        .await
-        .unwrap();
+    let mut sub = b.subscribe(&p, CACHE, "t", FROM_ONE).await.unwrap();
     let events = next(&mut sub).await;
     assert_eq!(sequences(&events), [1, 2, 3, 4, 5]);
     let TopicEvent::Item(first) = &events[0] else {

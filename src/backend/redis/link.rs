@@ -245,6 +245,19 @@ impl Link {
         }
     }
 
+    /// Runs a Lua script as `run` runs a command (by SHA, loading it once).
+    pub(super) async fn eval<T: redis::FromRedisValue>(
+        &self,
+        command: &'static str,
+        script: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, BackendError> {
+        self.run(
+            command,
+            |mut c| async move { script.invoke_async(&mut c).await },
+        )
+        .await
+    }
+
     /// Maps a Redis error; a lost connection also marks the backend down
     /// until the next successful probe.
     pub(super) fn failed(&self, command: &'static str, e: &RedisError) -> BackendError {

@@ -221,21 +221,13 @@ impl CacheBackend for RedisBackend {
             if !condition.holds(current.as_deref()) {
                 return Ok(false);
             }
-            let value = &value;
-            let stored: bool = link
-                .run("set_if", |mut c| async move {
-                    let mut script = scripts::COMPARE_AND_SET.key(key);
-                    match &current {
-                        None => script.arg("0").arg(""),
-                        Some(current) => script.arg("1").arg(current.as_slice()),
-                    };
-                    script
-                        .arg(value.as_ref())
-                        .arg(ttl)
-                        .invoke_async(&mut c)
-                        .await
-                })
-                .await?;
+            let mut script = scripts::COMPARE_AND_SET.key(key);
+            match &current {
+                None => script.arg("0").arg(""),
+                Some(current) => script.arg("1").arg(current.as_slice()),
+            };
+            script.arg(value.as_ref()).arg(ttl);
+            let stored: bool = link.eval("set_if", &script).await?;
             if stored {
                 return Ok(true);
             }
@@ -257,23 +249,13 @@ impl CacheBackend for RedisBackend {
         let (ok, reply): (i64, String) = self
             .inner
             .link
-            .run("increment", |mut c| async move {
-                scripts::INCREMENT
-                    .key(key)
-                    .arg(amount)
-                    .arg(ms(ttl))
-                    .invoke_async(&mut c)
-                    .await
-            })
+            .eval(
+                "increment",
+                scripts::INCREMENT.key(key).arg(amount).arg(ms(ttl)),
+            )
             .await?;
         match (ok, reply.parse::<i64>()) {
             (1, Ok(value)) => Ok(value),
-            _ if reply.starts_with("OOM") => {
-                self.inner.link.metrics.error("increment", "out_of_memory");
-                Err(BackendError::LimitExceeded(
-                    "the cache backend is out of memory",
-                ))
-            }
             _ if reply.contains("overflow") => {
                 Err(BackendError::FailedPrecondition("the increment overflows"))
             }
@@ -299,14 +281,10 @@ impl CacheBackend for RedisBackend {
         let outcome: String = self
             .inner
             .link
-            .run("update_ttl", |mut c| async move {
-                scripts::UPDATE_TTL
-                    .key(key)
-                    .arg(mode)
-                    .arg(ms(ttl))
-                    .invoke_async(&mut c)
-                    .await
-            })
+            .eval(
+                "update_ttl",
+                scripts::UPDATE_TTL.key(key).arg(mode).arg(ms(ttl)),
+            )
             .await?;
         Ok(match outcome.as_str() {
             "set" => TtlOutcome::Set,

@@ -58,14 +58,13 @@ impl RedisBackend {
         let generation = Generation::random();
         let flushed: Option<Vec<u8>> = inner
             .link
-            .run("registry", |mut c| async move {
+            .eval(
+                "registry",
                 scripts::REGENERATE
                     .key(inner.ns.registry())
                     .arg(name)
-                    .arg(generation.to_hex())
-                    .invoke_async(&mut c)
-                    .await
-            })
+                    .arg(generation.to_hex()),
+            )
             .await?;
         inner.changed();
         let Some(entry) = flushed.as_deref().and_then(Entry::parse) else {

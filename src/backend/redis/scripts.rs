@@ -27,12 +27,16 @@ return 1
 });
 
 /// INCRBY ARGV[1], then TTL ARGV[2] ms. Returns {1, value as a string}, or
-/// {0, Redis's error} with the item untouched.
+/// {0, INCRBY's refusal} (not an integer, overflow) with the item untouched.
+/// Any other error (OOM, ...) is raised, for the one error mapping in `link`.
 pub(super) static INCREMENT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local r = redis.pcall('INCRBY', KEYS[1], ARGV[1])
-if type(r) == 'table' and r.err then return {0, r.err} end
+if type(r) == 'table' and r.err then
+  if string.find(r.err, '^ERR') then return {0, r.err} end
+  return redis.error_reply(r.err)
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {1, redis.call('GET', KEYS[1])}
 ",

@@ -199,7 +199,8 @@ pub(super) async fn publish(
     let replay = inner.limits.topic_replay;
     let id: String = inner
         .link
-        .run("publish", |mut c| async move {
+        .eval(
+            "publish",
             scripts::PUBLISH
                 .key(key)
                 .arg(now_ms())
@@ -207,10 +208,8 @@ pub(super) async fn publish(
                 .arg(kind)
                 .arg(bytes)
                 .arg(publisher_id)
-                .arg(ms(TOPIC_IDLE))
-                .invoke_async(&mut c)
-                .await
-        })
+                .arg(ms(TOPIC_IDLE)),
+        )
         .await?;
     Id::parse(&id).map(Id::sequence).ok_or_else(|| {
         BackendError::Unavailable("the cache backend gave an unexpected reply".into())

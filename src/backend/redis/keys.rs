@@ -94,6 +94,8 @@ impl Entry {
 /// The key prefixes of one cache (incarnation and generation), made once.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct CacheKeys {
+    /// The registry entry these keys were made from.
+    pub(super) entry: Entry,
     items: Vec<u8>,
     topics: Vec<u8>,
 }
@@ -154,6 +156,7 @@ impl Namespace {
             out
         };
         CacheKeys {
+            entry,
             items: prefix(b"d:", entry.generation),
             topics: prefix(b"t:", entry.incarnation),
         }

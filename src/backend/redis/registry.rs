@@ -100,12 +100,11 @@ impl Inner {
 
     /// Puts a cache's registry entry into this gateway's view.
     fn learn(&self, cache: &str, entry: Entry) -> Arc<CacheKeys> {
-        let keys = Arc::new(self.ns.cache(entry, cache));
         // The read guard must be gone before inserting (same shard lock).
-        let known = self.view(cache);
-        match known {
-            Some(known) if *known == *keys => known,
+        match self.view(cache) {
+            Some(known) if known.entry == entry => known,
             _ => {
+                let keys = Arc::new(self.ns.cache(entry, cache));
                 self.registry.insert(cache.into(), Arc::clone(&keys));
                 keys
             }

@@ -1087,3 +1087,46 @@ async fn authorization_precedes_validation() {
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
 }
+
+/// A GetBatch whose client stops reading frees its task within
+/// `server.request_timeout`; when the client reads again it gets what was
+/// sent, then DEADLINE_EXCEEDED, never a batch that silently stops short.
+#[tokio::test]
+async fn a_get_batch_nobody_reads_ends_with_deadline_exceeded() {
+    let s = start(|c| {
+        c.server.request_timeout = std::time::Duration::from_millis(300);
+        c.server.max_value_bytes = 1024 * 1024;
+    })
+    .await;
+    let su = jwt(&s.superuser);
+    let t = Some(su.as_str());
+    let mut c = client(&s).await;
+    // Values larger than an HTTP/2 window, so an unread stream stalls the server.
+    let big = "v".repeat(512 * 1024);
+    c.set(call(set("big", &big), t, Some(CACHE))).await.unwrap();
+    let gets = GetBatchRequest {
+        items: (0..20).map(|_| get("big")).collect(),
+    };
+    let mut stream = c
+        .get_batch(call(gets, t, Some(CACHE)))
+        .await
+        .unwrap()
+        .into_inner();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let mut items = 0;
+    let status = loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), stream.message())
+            .await
+            .expect("the stream ends")
+        {
+            Ok(Some(r)) => {
+                assert_eq!(r.cache_body.len(), big.len());
+                items += 1;
+            }
+            Ok(None) => panic!("ended without an error after {items} items"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert!(items < 20, "{items}");
+}

@@ -3,8 +3,11 @@
 //! Only a SHA-256 digest of each token is kept, so the store holds nothing a
 //! reader could present. Redeeming removes the entry atomically (a token works
 //! once) and only when it is presented with the API key it was issued for, so
-//! a token presented with the wrong key is not burnt. The store is bounded;
-//! expired entries are dropped first when it is full. It lives in memory:
+//! a token presented with the wrong key is not burnt. The store is bounded,
+//! and every token expires: with its API key, and at the latest
+//! `UNREDEEMED_LIFETIME` after it was issued (so tokens of never-expiring keys
+//! cannot fill the store for good); expired entries are dropped first when it
+//! is full. It lives in memory:
 //! refresh tokens do not survive a restart (the API keys do).
 
 use base64::Engine;
@@ -12,10 +15,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use dashmap::DashMap;
 use sha2::{Digest, Sha256};
 
+/// The longest a refresh token stays redeemable (30 days), whatever its key.
+pub const UNREDEEMED_LIFETIME: u64 = 30 * 24 * 3600;
+
 struct Entry {
     api_jti: Box<str>,
-    /// The API key's expiry; the refresh token dies with it.
-    expires_at: Option<u64>,
+    /// The API key's expiry, or `UNREDEEMED_LIFETIME` after issue if sooner.
+    expires_at: u64,
 }
 
 /// Outstanding refresh tokens.
@@ -35,8 +41,7 @@ impl RefreshTokens {
     /// Issues a token for the API key `api_jti`; `None` when the store is full.
     pub fn issue(&self, api_jti: &str, expires_at: Option<u64>, now: u64) -> Option<String> {
         if self.entries.len() >= self.max {
-            self.entries
-                .retain(|_, e| e.expires_at.is_none_or(|exp| exp > now));
+            self.entries.retain(|_, e| e.expires_at > now);
             if self.entries.len() >= self.max {
                 return None;
             }
@@ -48,7 +53,9 @@ impl RefreshTokens {
             digest(&token),
             Entry {
                 api_jti: api_jti.into(),
-                expires_at,
+                expires_at: expires_at
+                    .unwrap_or(u64::MAX)
+                    .min(now.saturating_add(UNREDEEMED_LIFETIME)),
             },
         );
         Some(token)
@@ -59,7 +66,7 @@ impl RefreshTokens {
         let removed = self
             .entries
             .remove_if(&digest(token), |_, e| *e.api_jti == *api_jti);
-        removed.is_some_and(|(_, e)| e.expires_at.is_none_or(|exp| exp > now))
+        removed.is_some_and(|(_, e)| e.expires_at > now)
     }
 
     pub fn len(&self) -> usize {
@@ -104,5 +111,16 @@ mod tests {
         );
         assert!(!store.redeem(&old, "a", 20));
         assert_eq!(store.len(), 2);
+    }
+
+    #[test]
+    fn tokens_of_never_expiring_keys_expire_too_and_make_room() {
+        let store = RefreshTokens::new(1);
+        let token = store.issue("forever", None, 0).unwrap();
+        assert!(store.issue("other", None, 1).is_none(), "full");
+        let later = UNREDEEMED_LIFETIME + 1;
+        let fresh = store.issue("other", None, later).expect("room again");
+        assert!(!store.redeem(&token, "forever", later), "expired");
+        assert!(store.redeem(&fresh, "other", later));
     }
 }

@@ -21,7 +21,7 @@ use support::{Streamed, get_response, not_served, one, set_ok};
 
 use super::{authorized_not_served, observe};
 use crate::backend::{CacheBackend, Condition, TtlOutcome, TtlUpdate, value_hash};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::operation::{Keys, OperationKind, SourceKeys, Target};
 
 #[tonic::async_trait]
@@ -89,7 +89,10 @@ impl Scs for ScsFront {
 
     /// Items are fetched one at a time as the client reads them (a small
     /// bounded channel): a batch naming one large value many times costs one
-    /// value at a time, not all of them at once.
+    /// value at a time, not all of them at once. The batch must finish within
+    /// `request_timeout` like any request: a client that stops reading frees
+    /// the task then, and finds DEADLINE_EXCEEDED after what it was sent (a
+    /// slot is always kept for that last word), as it does on shutdown.
     async fn get_batch(
         &self,
         request: Request<GetBatchRequest>,
@@ -104,16 +107,40 @@ impl Scs for ScsFront {
                 .into_iter()
                 .map(|i| i.cache_key)
                 .collect();
-            let (tx, rx) = tokio::sync::mpsc::channel(4);
+            // Items take at most 4 slots; the fifth is the last word's.
+            let (tx, rx) = tokio::sync::mpsc::channel(5);
             let app = Arc::clone(&self.app);
             tokio::spawn(async move {
+                let deadline = tokio::time::Instant::now() + app.limits.request_timeout;
                 for key in keys {
+                    let room = tokio::select! {
+                        biased;
+                        () = app.drained() => Err(ApiError::new(
+                            ErrorCode::ServerUnavailable,
+                            "the server is shutting down",
+                        )),
+                        room = tokio::time::timeout_at(deadline, tx.reserve_many(2)) => match room {
+                            Ok(Ok(room)) => Ok(room),
+                            Ok(Err(_)) => return, // The client has gone.
+                            Err(_) => Err(ApiError::new(ErrorCode::TimeoutError, "request timed out")),
+                        },
+                    };
+                    let mut room = match room {
+                        Ok(room) => room,
+                        Err(last_word) => {
+                            let _ = tx.try_send(Err(last_word.grpc_status()));
+                            return;
+                        }
+                    };
                     let response = match app.backend.get(&permit, &cache, &key).await {
                         Ok(value) => Ok(get_response(value)),
                         Err(e) => Err(ApiError::from(e).grpc_status()),
                     };
                     let failed = response.is_err();
-                    if tx.send(response).await.is_err() || failed {
+                    if let Some(slot) = room.next() {
+                        slot.send(response);
+                    }
+                    if failed {
                         return;
                     }
                 }

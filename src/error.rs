@@ -125,11 +125,15 @@ impl ApiError {
         Self::new(ErrorCode::InvalidArgumentError, message)
     }
 
-    /// A body or value over the size limit: LIMIT_EXCEEDED, HTTP 413.
-    pub fn too_large(message: impl Into<Cow<'static, str>>) -> Self {
+    /// A value or message over `max_value_bytes`: LIMIT_EXCEEDED, HTTP 413.
+    /// Every front refuses oversized values with this one error.
+    pub fn too_large(max: usize) -> Self {
         ApiError {
             http_status: Some(413),
-            ..Self::new(ErrorCode::LimitExceededError, message)
+            ..Self::new(
+                ErrorCode::LimitExceededError,
+                format!("the value is larger than the limit of {max} bytes"),
+            )
         }
     }
 

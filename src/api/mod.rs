@@ -1,6 +1,10 @@
 //! The fronts: one port, two protocols. Requests with `content-type:
 //! application/grpc` go to the gRPC front, everything else to the HTTP API.
 
+/// The longest TTL either front accepts: ten years (keeps every deadline
+/// representable).
+pub const MAX_TTL_SECONDS: u64 = 10 * 365 * 24 * 3600;
+
 pub mod grpc;
 pub mod http;
 

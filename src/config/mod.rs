@@ -207,6 +207,12 @@ fn without_values(message: &str) -> String {
     out
 }
 
+/// A cache name `[[caches]]` and CreateCache accept: 1 to 255 characters,
+/// none of them control characters.
+pub fn is_cache_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 255 && !name.chars().any(char::is_control)
+}
+
 /// Applies `SCOPEGATE_<SECTION>_<SETTING>` variables to the parsed table.
 fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, String)>) {
     for (name, value) in env {

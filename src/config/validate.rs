@@ -200,7 +200,7 @@ pub(super) fn cache_names(raw: &[RawCache], errors: &mut Vec<String>) -> Vec<Str
     let mut names: Vec<String> = Vec::new();
     for cache in raw {
         let name = &cache.name;
-        if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
+        if !super::is_cache_name(name) {
             errors.push(format!(
                 "caches: `{name}` must be 1 to 255 characters, none of them control characters"
             ));

@@ -28,7 +28,7 @@ impl ControlFront {
 
 /// A cache name the control plane accepts: what `[[caches]]` accepts.
 fn cache_name(name: &str) -> Result<&str, ApiError> {
-    if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
+    if !crate::config::is_cache_name(name) {
         return Err(ApiError::invalid(
             "a cache name is 1 to 255 characters, none of them control characters",
         ));

@@ -23,7 +23,7 @@ use tonic::{Request, Response, Status};
 use super::{caller, observe};
 use crate::app::App;
 use crate::backend::{Resume, TopicBackend, TopicEvent, TopicSubscription, TopicValue};
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use crate::operation::{Operation, OperationKind};
 use crate::token::Verified;
 
@@ -57,18 +57,21 @@ impl Pubsub for PubsubFront {
                 cache,
                 topic,
             ))?;
-            let value = match r.value.as_ref().and_then(|v| v.kind.as_ref()) {
-                Some(topic_value::Kind::Text(text)) => TopicValue::Text(text.clone()),
-                Some(topic_value::Kind::Binary(bytes)) => TopicValue::Binary(bytes.clone().into()),
-                None => return Err(ApiError::invalid("a value to publish is required")),
-            };
+            let kind = r.value.as_ref().and_then(|v| v.kind.as_ref());
+            let kind = kind.ok_or_else(|| ApiError::invalid("a value to publish is required"))?;
+            // Sized before it is copied.
             let max = self.app.limits.max_value_bytes;
-            if value.len() > max {
-                return Err(ApiError::new(
-                    ErrorCode::LimitExceededError,
-                    format!("the message is larger than the limit of {max} bytes"),
-                ));
+            let len = match kind {
+                topic_value::Kind::Text(text) => text.len(),
+                topic_value::Kind::Binary(bytes) => bytes.len(),
+            };
+            if len > max {
+                return Err(ApiError::too_large(max));
             }
+            let value = match kind {
+                topic_value::Kind::Text(text) => TopicValue::Text(text.clone()),
+                topic_value::Kind::Binary(bytes) => TopicValue::Binary(bytes.clone().into()),
+            };
             let publisher = verified.token_id.as_deref().unwrap_or("");
             self.app
                 .backend

@@ -187,7 +187,7 @@ fn check_declared_length(parts: &http::request::Parts, max: usize) -> Result<(),
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok());
     match declared.map(str::parse::<u64>) {
-        Some(Ok(len)) if len > max as u64 => Err(too_large(max)),
+        Some(Ok(len)) if len > max as u64 => Err(ApiError::too_large(max)),
         Some(Err(_)) => Err(ApiError::invalid("content-length is not a number")),
         _ => Ok(()),
     }
@@ -197,13 +197,9 @@ fn check_declared_length(parts: &http::request::Parts, max: usize) -> Result<(),
 async fn read_body(body: Incoming, max: usize) -> Result<Bytes, ApiError> {
     match Limited::new(body, max).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(max)),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::too_large(max)),
         Err(_) => Err(ApiError::invalid("the request body could not be read")),
     }
-}
-
-fn too_large(max: usize) -> ApiError {
-    ApiError::too_large(format!("the value is larger than the limit of {max} bytes"))
 }
 
 fn empty(status: StatusCode) -> Response<Body> {

@@ -2,6 +2,7 @@
 //! credential, the key. One decoding path: the key that is authorized is
 //! byte-for-byte the key that is stored (SPEC 5).
 
+use crate::api::MAX_TTL_SECONDS;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
@@ -19,9 +20,6 @@ pub struct Query {
     pub sequence_number: Option<Vec<u8>>,
     pub sequence_page: Option<Vec<u8>>,
 }
-
-/// The longest TTL accepted: ten years (keeps every deadline representable).
-pub const MAX_TTL_SECONDS: u64 = 10 * 365 * 24 * 3600;
 
 impl Query {
     /// Parses `a=b&c=d`. `+` is a space and `%XX` a byte, as in HTML forms;

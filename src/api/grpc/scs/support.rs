@@ -76,7 +76,7 @@ impl ScsFront {
     }
 
     pub(super) fn ttl(&self, milliseconds: u64) -> Result<Duration, ApiError> {
-        const MAX_TTL_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
+        const MAX_TTL_MS: u64 = crate::api::MAX_TTL_SECONDS * 1000;
         match milliseconds {
             0 => Err(ApiError::invalid("ttl_milliseconds must be greater than 0")),
             ms if ms > MAX_TTL_MS => Err(ApiError::invalid("ttl_milliseconds is over ten years")),
@@ -107,10 +107,7 @@ impl ScsFront {
     pub(super) fn check_value(&self, value: &[u8]) -> Result<(), ApiError> {
         let max = self.app.limits.max_value_bytes;
         if value.len() > max {
-            return Err(ApiError::new(
-                ErrorCode::LimitExceededError,
-                format!("the value is larger than the limit of {max} bytes"),
-            ));
+            return Err(ApiError::too_large(max));
         }
         Ok(())
     }

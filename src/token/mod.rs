@@ -13,7 +13,7 @@ pub use keyring::{
     Algorithm, GeneratedKey, KeyError, KeyRing, MIN_HS256_SECRET_BYTES, RingKey, generate,
 };
 pub use mint::{MintError, MintRequest, Minted, Origin, mint};
-pub use refresh::RefreshTokens;
+pub use refresh::{RefreshRefusal, RefreshTokens};
 pub use revocation::{RevocationList, RevokeBy};
 pub use verify::{AuthError, AuthPolicy, Authenticator, CredentialKind, Verified, unix_now};
 

@@ -15,6 +15,17 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use dashmap::DashMap;
 use sha2::{Digest, Sha256};
 
+use super::{CredentialKind, Verified};
+
+/// Why a refresh is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshRefusal {
+    /// Only API keys are refreshed (a disposable token is minted anew).
+    NotAnApiKey,
+    /// Unknown, used, expired, or issued for another key.
+    BadToken,
+}
+
 /// The longest a refresh token stays redeemable (30 days), whatever its key.
 pub const UNREDEEMED_LIFETIME: u64 = 30 * 24 * 3600;
 
@@ -61,8 +72,26 @@ impl RefreshTokens {
         Some(token)
     }
 
+    /// The refresh rule, in one place: `caller` (verified) must be an API key
+    /// and `token` a live refresh token issued for it; it works once.
+    pub fn redeem_for(
+        &self,
+        token: &str,
+        caller: &Verified,
+        now: u64,
+    ) -> Result<(), RefreshRefusal> {
+        if caller.kind != CredentialKind::ApiKey {
+            return Err(RefreshRefusal::NotAnApiKey);
+        }
+        if self.redeem(token, &caller.jti, now) {
+            Ok(())
+        } else {
+            Err(RefreshRefusal::BadToken)
+        }
+    }
+
     /// Redeems `token` for the API key `api_jti`: true once, then never again.
-    pub fn redeem(&self, token: &str, api_jti: &str, now: u64) -> bool {
+    fn redeem(&self, token: &str, api_jti: &str, now: u64) -> bool {
         let removed = self
             .entries
             .remove_if(&digest(token), |_, e| *e.api_jti == *api_jti);

@@ -24,7 +24,8 @@ use crate::app::App;
 use crate::error::{ApiError, Coded, ErrorCode};
 use crate::operation::{Operation, OperationKind};
 use crate::token::{
-    self, AuthError, CredentialKind, MintError, MintRequest, Minted, Origin, Verified,
+    self, AuthError, CredentialKind, MintError, MintRequest, Minted, Origin, RefreshRefusal,
+    Verified,
 };
 
 pub struct MintFront {
@@ -180,22 +181,25 @@ impl Auth for MintFront {
             let r = request.get_ref();
             let verified = self.caller(&r.api_key)?;
             verified.scope.authorize(&Operation::global(kind))?;
-            if verified.kind != CredentialKind::ApiKey {
-                return Err(ApiError::invalid("only API keys can be refreshed"));
-            }
-            if !self
-                .app
-                .refresh_tokens
-                .redeem(&r.refresh_token, &verified.jti, token::unix_now())
-            {
-                let error = ApiError::new(
-                    ErrorCode::AuthenticationError,
-                    "the refresh token is not valid",
-                );
-                return Err(ApiError {
-                    denial_reason: Some("bad_refresh_token"),
-                    ..error
-                });
+            let redeemed =
+                self.app
+                    .refresh_tokens
+                    .redeem_for(&r.refresh_token, &verified, token::unix_now());
+            match redeemed {
+                Ok(()) => {}
+                Err(RefreshRefusal::NotAnApiKey) => {
+                    return Err(ApiError::invalid("only API keys can be refreshed"));
+                }
+                Err(RefreshRefusal::BadToken) => {
+                    let error = ApiError::new(
+                        ErrorCode::AuthenticationError,
+                        "the refresh token is not valid",
+                    );
+                    return Err(ApiError {
+                        denial_reason: Some("bad_refresh_token"),
+                        ..error
+                    });
+                }
             }
             // Same scope, subject and token id; the same lifetime, from now.
             let old = token::inspect(r.api_key.trim())?; // the bytes `caller` verified

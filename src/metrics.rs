@@ -254,6 +254,34 @@ impl Metrics {
         self.backend.clone()
     }
 
+    /// Records a finished request of either front: its outcome and latency
+    /// and, for a failure, its denial reason and whether the backend failed.
+    pub fn finish(
+        &self,
+        front: &str,
+        kind: Option<OperationKind>,
+        error: Option<&crate::error::ApiError>,
+        elapsed: Duration,
+    ) {
+        use crate::error::ErrorCode;
+        let name = kind.map_or("unrouted", OperationKind::name);
+        let outcome = match error {
+            None => Outcome::Ok,
+            Some(error) => {
+                if let Some(reason) = error.denial_reason {
+                    self.deny(reason, name);
+                }
+                if let (Some(kind), ErrorCode::ServerUnavailable | ErrorCode::TimeoutError) =
+                    (kind, error.code)
+                {
+                    self.backend_error(kind);
+                }
+                error.code.outcome()
+            }
+        };
+        self.request(front, name, outcome, elapsed);
+    }
+
     /// Records one finished request.
     pub fn request(&self, front: &str, kind: &str, outcome: Outcome, elapsed: Duration) {
         self.requests

@@ -74,14 +74,9 @@ impl Grpc {
     /// Serves one gRPC request.
     pub async fn handle(&self, app: &App, req: Request<Incoming>) -> Response<ResponseBody> {
         let Some(kind) = OperationKind::from_grpc_path(req.uri().path()) else {
-            let error = ApiError::new(ErrorCode::PermissionError, "this RPC is not served");
-            app.metrics.deny("unclassified_rpc", "unrouted");
-            app.metrics.request(
-                "grpc",
-                "unrouted",
-                error.code.outcome(),
-                std::time::Duration::ZERO,
-            );
+            let error = unserved();
+            app.metrics
+                .finish("grpc", None, Some(&error), std::time::Duration::ZERO);
             return status_response(&error);
         };
         let route = kind.route();
@@ -112,16 +107,14 @@ impl Grpc {
         let mut response = match tokio::time::timeout(limit, call).await {
             Ok(Some(response)) => response,
             Ok(None) => {
-                let error = ApiError::new(ErrorCode::PermissionError, "this RPC is not served");
+                let error = unserved();
+                app.metrics.finish("grpc", Some(kind), Some(&error), limit);
                 return status_response(&error);
             }
             Err(_) => {
-                let outcome = crate::metrics::Outcome::Timeout;
-                app.metrics.request("grpc", kind.name(), outcome, limit);
-                return status_response(&ApiError::new(
-                    ErrorCode::TimeoutError,
-                    "request timed out",
-                ));
+                let error = ApiError::new(ErrorCode::TimeoutError, "request timed out");
+                app.metrics.finish("grpc", Some(kind), Some(&error), limit);
+                return status_response(&error);
             }
         };
         normalize_codec_status(response.headers_mut());
@@ -164,10 +157,7 @@ macro_rules! authorized_not_served {
                 let $this = self;
                 $crate::api::grpc::observe(&$this.app, OperationKind::$kind, async {
                     $authorize?;
-                    Err($crate::error::ApiError::new(
-                        $crate::error::ErrorCode::Unimplemented,
-                        "this RPC is not available in this build yet",
-                    ))
+                    Err($crate::api::grpc::not_served())
                 })
                 .await
             })
@@ -229,6 +219,22 @@ fn cache_name<T>(request: &tonic::Request<T>) -> Result<String, ApiError> {
     }
 }
 
+/// A classified, authorized RPC this build does not serve yet.
+pub(crate) fn not_served() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unimplemented,
+        "this RPC is not available in this build yet",
+    )
+}
+
+/// An RPC outside the classification table: refused, counted by reason.
+fn unserved() -> ApiError {
+    ApiError {
+        denial_reason: Some("unclassified_rpc"),
+        ..ApiError::new(ErrorCode::PermissionError, "this RPC is not served")
+    }
+}
+
 /// Runs one RPC body: records its outcome and latency, and maps its failure.
 async fn observe<T>(
     app: &App,
@@ -237,23 +243,8 @@ async fn observe<T>(
 ) -> Result<tonic::Response<T>, tonic::Status> {
     let started = Instant::now();
     let result = work.await;
-    let outcome = match &result {
-        Ok(_) => crate::metrics::Outcome::Ok,
-        Err(error) => {
-            if let Some(reason) = error.denial_reason {
-                app.metrics.deny(reason, kind.name());
-            }
-            if matches!(
-                error.code,
-                ErrorCode::ServerUnavailable | ErrorCode::TimeoutError
-            ) {
-                app.metrics.backend_error(kind);
-            }
-            error.code.outcome()
-        }
-    };
     app.metrics
-        .request("grpc", kind.name(), outcome, started.elapsed());
+        .finish("grpc", Some(kind), result.as_ref().err(), started.elapsed());
     result
         .map(tonic::Response::new)
         .map_err(|e| e.grpc_status())

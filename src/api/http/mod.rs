@@ -18,7 +18,6 @@ use hyper::body::Incoming;
 use crate::app::App;
 use crate::backend::CacheBackend;
 use crate::error::{ApiError, ErrorCode};
-use crate::metrics::Outcome;
 use crate::operation::{Operation, OperationKind};
 use request::{Query, credential, no_route, segment};
 
@@ -35,26 +34,12 @@ enum Route {
 pub async fn handle(app: &App, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
     let (kind, result) = dispatch(app, req).await;
-    let name = kind.map_or("unrouted", OperationKind::name);
-    let response = match result {
-        Ok(response) => {
-            app.metrics
-                .request("http", name, Outcome::Ok, started.elapsed());
-            return response;
-        }
-        Err(error) => error,
-    };
-    if let Some(reason) = response.denial_reason {
-        app.metrics.deny(reason, name);
+    let error = result.as_ref().err();
+    app.metrics.finish("http", kind, error, started.elapsed());
+    match result {
+        Ok(response) => response,
+        Err(error) => error_response(&error),
     }
-    if let (Some(kind), ErrorCode::ServerUnavailable | ErrorCode::TimeoutError) =
-        (kind, response.code)
-    {
-        app.metrics.backend_error(kind);
-    }
-    app.metrics
-        .request("http", name, response.code.outcome(), started.elapsed());
-    error_response(&response)
 }
 
 async fn dispatch(

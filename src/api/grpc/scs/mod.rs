@@ -17,9 +17,9 @@ use tonic::codegen::tokio_stream;
 use tonic::{Request, Response, Status};
 
 pub use support::ScsFront;
-use support::{Streamed, get_response, not_served, one, set_ok};
+use support::{Streamed, get_response, one, set_ok};
 
-use super::{authorized_not_served, observe};
+use super::{authorized_not_served, not_served, observe};
 use crate::backend::{CacheBackend, Condition, TtlOutcome, TtlUpdate, value_hash};
 use crate::error::{ApiError, ErrorCode};
 use crate::operation::{Keys, OperationKind, SourceKeys, Target};

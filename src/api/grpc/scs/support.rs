@@ -12,7 +12,7 @@ use tonic::{Request, Status};
 use super::super::{cache_name, caller};
 use crate::app::App;
 use crate::backend::{CacheBackend, Condition, ItemInfo};
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use crate::operation::{Keys, Operation, OperationKind, Target};
 use crate::scope::Permit;
 
@@ -111,13 +111,6 @@ impl ScsFront {
         }
         Ok(())
     }
-}
-
-pub(super) fn not_served() -> ApiError {
-    ApiError::new(
-        ErrorCode::Unimplemented,
-        "this RPC is not available in this build yet",
-    )
 }
 
 pub(super) fn one(key: &[u8]) -> Target<'_> {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: unit, integration (real binary, real sockets) and the
-# benches in test mode (each runs once, so they are proven to work).
-# Installs whatever the tests need that a fresh machine lacks.
+# The whole test suite: unit, integration (real binary, real sockets), the
+# benches in test mode (each runs once, so they are proven to work), and
+# Momento's Node.js and Python SDKs against the real gateway, on both
+# backends. Installs whatever the tests need that a fresh machine lacks
+# (redis-server with apt; the SDKs with npm ci and pip into target/, cached).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +16,16 @@ if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; th
 fi
 
 cargo test --all-targets "$@"
+# The binary the SDK suites run (the integration tests built it already).
+cargo build --bin scopegate
+
+# Momento's Node.js and Python SDKs, each against its own gateways.
+tests/sdk_node/run.sh memory
+tests/sdk_python/run.sh memory
 
 # The backend-parameterised suites again, on the Redis backend (a redis-server
-# per test binary, started by tests/support/redis.rs).
-SCOPEGATE_TEST_BACKEND=redis cargo test --test http_api --test sdk --test grpc "$@"
+# per test binary, started by tests/support/redis.rs; the SDK suites start
+# their own).
+SCOPEGATE_TEST_BACKEND=redis cargo test --test http_api --test sdk --test grpc --test sdk_fidelity "$@"
+tests/sdk_node/run.sh redis
+tests/sdk_python/run.sh redis

@@ -109,6 +109,32 @@ pub struct ApiError {
     pub denial_reason: Option<&'static str>,
     /// Overrides the code's HTTP status (413 for an oversized body, 405, 431).
     pub http_status: Option<u16>,
+    /// Which limit a LIMIT_EXCEEDED names, sent as the `err` metadata SDKs read.
+    pub limit: Option<Limit>,
+}
+
+/// The limits SDKs tell apart by the `err` trailer metadata (SPEC 4); each
+/// error message contains the words the SDKs' own messages use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    ItemSize,
+    RequestSize,
+    ElementSize,
+    Subscriptions,
+    Operations,
+}
+
+impl Limit {
+    /// The `err` metadata value.
+    pub const fn err(self) -> &'static str {
+        match self {
+            Limit::ItemSize => "item_size_limit_exceeded",
+            Limit::RequestSize => "request_size_limit_exceeded",
+            Limit::ElementSize => "element_size_limit_exceeded",
+            Limit::Subscriptions => "topic_subscriptions_limit_exceeded",
+            Limit::Operations => "operations_rate_limit_exceeded",
+        }
+    }
 }
 
 impl ApiError {
@@ -118,6 +144,7 @@ impl ApiError {
             message: message.into(),
             denial_reason: None,
             http_status: None,
+            limit: None,
         }
     }
 
@@ -130,9 +157,10 @@ impl ApiError {
     pub fn too_large(max: usize) -> Self {
         ApiError {
             http_status: Some(413),
+            limit: Some(Limit::ItemSize),
             ..Self::new(
                 ErrorCode::LimitExceededError,
-                format!("the value is larger than the limit of {max} bytes"),
+                format!("the item size is larger than the limit of {max} bytes"),
             )
         }
     }
@@ -141,9 +169,16 @@ impl ApiError {
         self.http_status.unwrap_or(self.code.http_status())
     }
 
-    /// The gRPC form of this failure.
+    /// The gRPC form of this failure, with the `err` metadata of its limit.
     pub fn grpc_status(&self) -> tonic::Status {
-        tonic::Status::new(self.code.grpc_code(), self.message.clone())
+        let mut status = tonic::Status::new(self.code.grpc_code(), self.message.clone());
+        if let Some(limit) = self.limit {
+            status.metadata_mut().insert(
+                "err",
+                tonic::metadata::MetadataValue::from_static(limit.err()),
+            );
+        }
+        status
     }
 }
 
@@ -167,7 +202,14 @@ impl From<Denial> for ApiError {
 
 impl From<BackendError> for ApiError {
     fn from(e: BackendError) -> Self {
-        Self::new(e.code(), e.to_string())
+        let limit = match e {
+            BackendError::SubscribersExceeded(_) => Some(Limit::Subscriptions),
+            _ => None,
+        };
+        ApiError {
+            limit,
+            ..Self::new(e.code(), e.to_string())
+        }
     }
 }
 
@@ -176,7 +218,9 @@ impl Coded for BackendError {
         match self {
             BackendError::CacheNotFound => ErrorCode::NotFoundError,
             BackendError::CacheExists => ErrorCode::AlreadyExistsError,
-            BackendError::LimitExceeded(_) => ErrorCode::LimitExceededError,
+            BackendError::LimitExceeded(_) | BackendError::SubscribersExceeded(_) => {
+                ErrorCode::LimitExceededError
+            }
             BackendError::Unavailable(_) => ErrorCode::ServerUnavailable,
             BackendError::Timeout => ErrorCode::TimeoutError,
             BackendError::FailedPrecondition(_) => ErrorCode::FailedPreconditionError,

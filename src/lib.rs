@@ -29,6 +29,7 @@
 //! - [`app`]: the per-process state every request shares.
 //! - [`config`]: `config.toml` (+ `SCOPEGATE_*` overrides) -> validated [`config::Config`].
 //! - [`cli`] and [`serve`]: `serve`, `keygen`, `token mint`, `token inspect`, `check-config`.
+//! - [`clock`]: deadlines that saturate instead of overflowing.
 //! - [`error`]: failure -> client-visible error code and HTTP status (SPEC 4).
 
 pub mod admin;
@@ -36,6 +37,7 @@ pub mod api;
 pub mod app;
 pub mod backend;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod metrics;

@@ -29,6 +29,8 @@ pub enum Class {
     SuperUser,
     /// Acts on the caller's own credential (refreshing an API key).
     OwnCredential,
+    /// Any valid credential: a health check that touches nothing (Ping).
+    AnyCredential,
 }
 
 /// Which protocol a row belongs to.
@@ -69,7 +71,8 @@ macro_rules! classification {
             }
 
             /// Classifies a gRPC request path. `None` means the RPC is not in the
-            /// table and must be refused with PERMISSION_ERROR.
+            /// table: it is answered UNIMPLEMENTED after authentication and
+            /// never reaches a service.
             pub fn from_grpc_path(path: &str) -> Option<OperationKind> {
                 match path {
                     $( $route if matches!(Front::$front, Front::Grpc) => Some(OperationKind::$kind), )+
@@ -151,12 +154,28 @@ classification! {
     GenerateDisposableToken = Grpc "/token.Token/GenerateDisposableToken" => SuperUser,
     GenerateApiToken = Grpc "/auth.Auth/GenerateApiToken" => SuperUser,
     RefreshApiToken = Grpc "/auth.Auth/RefreshApiToken" => OwnCredential,
+    // The Go SDK's health check (empty request and response).
+    Ping = Grpc "/cache_client.Ping/Ping" => AnyCredential,
     // Momento HTTP API (SPEC 5).
     HttpCacheGet = Http "GET /cache/{cache}" => Read,
     HttpCachePut = Http "PUT /cache/{cache}" => Write,
     HttpCacheDelete = Http "DELETE /cache/{cache}" => Write,
     HttpTopicPublish = Http "POST /topics/{cache}/{topic}" => Publish,
     HttpTopicSubscribe = Http "GET /topics/{cache}/{topic}" => Subscribe,
+}
+
+impl OperationKind {
+    /// Whether the caller's credential travels in the request body (minting:
+    /// `auth_token`; refresh: `api_key`) rather than in the `authorization`
+    /// metadata, so it can only be checked once the (small) body is read.
+    pub const fn credential_in_body(self) -> bool {
+        matches!(
+            self,
+            OperationKind::GenerateDisposableToken
+                | OperationKind::GenerateApiToken
+                | OperationKind::RefreshApiToken
+        )
+    }
 }
 
 /// The keys an operation touches, borrowed from the request.
@@ -211,6 +230,21 @@ pub enum Target<'a> {
     Topic(&'a str),
     /// Nothing below the cache: control plane, minting, refresh.
     None,
+}
+
+impl Target<'_> {
+    /// Whether any key (or collection name) it names is empty: Momento refuses
+    /// those with INVALID_ARGUMENT, and so does every front.
+    pub fn has_empty_key(&self) -> bool {
+        match self {
+            Target::Keys(keys) => !keys.all(|k| !k.is_empty()),
+            Target::Union {
+                destination,
+                sources,
+            } => destination.is_empty() || !sources.all(|k| !k.is_empty()),
+            Target::Topic(_) | Target::None => false,
+        }
+    }
 }
 
 /// The source sets of a SortedSetUnionStore request.

@@ -646,7 +646,8 @@ async fn topic_readers_are_capped_and_freed_when_subscribers_leave() {
     // More subscribers of a topic share its reader.
     let a2 = b.subscribe(&p, CACHE, "a", None).await.unwrap();
     let _b1 = b.subscribe(&p, CACHE, "b", None).await.unwrap();
-    let refused = BackendError::LimitExceeded("too many topics with subscribers on this gateway");
+    let refused =
+        BackendError::SubscribersExceeded("too many topics with subscribers on this gateway");
     assert_eq!(
         b.subscribe(&p, CACHE, "c", None).await.err(),
         Some(refused.clone())

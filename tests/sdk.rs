@@ -12,17 +12,17 @@ use support::server::{Server, start};
 const CACHE: &str = "default-cache";
 
 /// A `CacheClient` holding `envelope`, talking plaintext gRPC to `server`.
-/// Disposable tokens go through `from_disposable_token`; API keys through the
-/// legacy `from_string` (the SDK's v2 `from_api_key_v2` wants keys whose `t`
-/// claim is "g", which SPEC 2.1 does not give API keys).
+/// Disposable tokens go through `from_disposable_token`; API keys (`t` = "g",
+/// SPEC 2.1) through the SDK's current `from_api_key_v2`, given the bare JWT
+/// and an endpoint, as Momento's users hold them.
 fn sdk_client(server: &Server, envelope: &str) -> CacheClient {
     let disposable = scopegate::token::inspect(envelope).unwrap().kind
         == scopegate::token::CredentialKind::Disposable;
-    #[allow(deprecated)]
     let provider = if disposable {
         CredentialProvider::from_disposable_token(envelope)
     } else {
-        CredentialProvider::from_string(envelope)
+        let jwt = scopegate::token::unwrap_envelope(envelope).unwrap();
+        CredentialProvider::from_api_key_v2(jwt.into_owned(), "localhost")
     };
     let provider = provider
         .expect("the SDK parses scopegate's envelope")

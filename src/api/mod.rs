@@ -8,9 +8,18 @@ pub const MAX_TTL_SECONDS: u64 = 10 * 365 * 24 * 3600;
 pub mod grpc;
 pub mod http;
 
+/// The request bytes one connection's requests may hold at once: room for
+/// two of the largest gRPC messages (so one never waits for itself).
+pub fn connection_budget(max_value_bytes: usize) -> usize {
+    2 * (max_value_bytes + grpc::MESSAGE_OVERHEAD)
+}
+
+use std::sync::Arc;
+
 use ::http::{Request, Response, header};
 use bytes::Bytes;
 use hyper::body::Incoming;
+use tokio::sync::Semaphore;
 
 use crate::app::App;
 
@@ -58,14 +67,16 @@ impl hyper::body::Body for ResponseBody {
     }
 }
 
-/// Serves one request on the main port.
+/// Serves one request on the main port. `budget` is the request bytes the
+/// requests of its connection may hold at once (see [`grpc`]'s body checks).
 pub async fn handle(
     app: &App,
     grpc: &grpc::Grpc,
+    budget: &Arc<Semaphore>,
     req: Request<Incoming>,
 ) -> Response<ResponseBody> {
     if is_grpc(&req) {
-        return grpc.handle(app, req).await;
+        return grpc.handle(app, budget, req).await;
     }
     http::handle(app, req).await.map(ResponseBody::Http)
 }

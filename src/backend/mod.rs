@@ -219,6 +219,9 @@ pub enum BackendError {
     CacheExists,
     #[error("limit exceeded: {0}")]
     LimitExceeded(&'static str),
+    /// A limit on subscriptions (SDKs name it by the `err` metadata).
+    #[error("limit exceeded: {0}")]
+    SubscribersExceeded(&'static str),
     #[error("backend unavailable: {0}")]
     Unavailable(String),
     #[error("backend timed out")]
@@ -350,6 +353,36 @@ pub enum TopicEvent {
     },
     /// Nothing was published for a while; the stream is healthy.
     Heartbeat,
+}
+
+/// When an idle subscription owes its subscriber a heartbeat. The clock lives
+/// in the subscription, not in one call of `next`, so a caller that drops
+/// `next` often (to re-check a credential) still gets a heartbeat every
+/// `every` of silence.
+#[derive(Debug)]
+pub struct IdleClock {
+    every: Duration,
+    due: tokio::time::Instant,
+}
+
+impl IdleClock {
+    pub fn new(every: Duration) -> Self {
+        IdleClock {
+            every,
+            due: crate::clock::deadline(every),
+        }
+    }
+
+    /// When the next heartbeat is due.
+    pub fn due(&self) -> tokio::time::Instant {
+        self.due
+    }
+
+    /// Something was delivered (or the stream was quiet for a reason other
+    /// than idleness): the silence starts again now.
+    pub fn restart(&mut self) {
+        self.due = crate::clock::deadline(self.every);
+    }
 }
 
 /// Where a subscriber wants to resume: the first sequence number it wants, in a page.

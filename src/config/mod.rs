@@ -24,7 +24,7 @@ use std::time::Duration;
 use crate::backend::memory::MemoryLimits;
 pub use crate::backend::redis::RedisConfig;
 use crate::token::{AuthPolicy, KeyRing};
-use validate::{address, auth_policy, cache_names, duration, key_ring};
+use validate::{DAY, HOUR, address, auth_policy, cache_names, duration, key_ring};
 
 /// A validated configuration.
 #[derive(Debug)]
@@ -60,6 +60,9 @@ pub struct ServerLimits {
     pub long_poll_timeout: Duration,
     /// On SIGTERM or SIGINT, in-flight requests get this long to finish.
     pub shutdown_grace: Duration,
+    /// A connection with no request in flight for this long is closed
+    /// (HTTP/2: GOAWAY), so idle peers do not hold connection slots.
+    pub idle_timeout: Duration,
 }
 
 impl Default for ServerLimits {
@@ -72,6 +75,7 @@ impl Default for ServerLimits {
             request_timeout: Duration::from_secs(30),
             long_poll_timeout: Duration::from_secs(25),
             shutdown_grace: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -247,11 +251,18 @@ fn server_limits(raw: &raw::RawServer, errors: &mut Vec<String>) -> Option<Serve
     let header_read_timeout = duration(
         &raw.header_read_timeout,
         "server.header_read_timeout",
+        HOUR,
         errors,
     );
-    let request_timeout = duration(&raw.request_timeout, "server.request_timeout", errors);
-    let long_poll_timeout = duration(&raw.long_poll_timeout, "server.long_poll_timeout", errors);
-    let shutdown_grace = duration(&raw.shutdown_grace, "server.shutdown_grace", errors);
+    let request_timeout = duration(&raw.request_timeout, "server.request_timeout", HOUR, errors);
+    let long_poll_timeout = duration(
+        &raw.long_poll_timeout,
+        "server.long_poll_timeout",
+        HOUR,
+        errors,
+    );
+    let shutdown_grace = duration(&raw.shutdown_grace, "server.shutdown_grace", HOUR, errors);
+    let idle_timeout = duration(&raw.idle_timeout, "server.idle_timeout", DAY, errors);
     if raw.max_connections == 0 {
         errors.push("server.max_connections must be at least 1".into());
     }
@@ -269,6 +280,7 @@ fn server_limits(raw: &raw::RawServer, errors: &mut Vec<String>) -> Option<Serve
         request_timeout: request_timeout?,
         long_poll_timeout: long_poll_timeout?,
         shutdown_grace: shutdown_grace?,
+        idle_timeout: idle_timeout?,
     })
 }
 
@@ -285,7 +297,7 @@ fn backend_limits(raw: &raw::RawBackend, errors: &mut Vec<String>) -> Option<Mem
     if raw.max_topics_per_cache == 0 {
         errors.push("backend.max_topics_per_cache must be at least 1".into());
     }
-    let heartbeat = duration(&raw.heartbeat, "backend.heartbeat", errors);
+    let heartbeat = duration(&raw.heartbeat, "backend.heartbeat", HOUR, errors);
     Some(MemoryLimits {
         max_bytes_per_cache: raw.max_bytes_per_cache,
         topic_replay: raw.topic_replay,
@@ -300,9 +312,24 @@ fn redis_config(
     base: &Path,
     errors: &mut Vec<String>,
 ) -> Option<RedisConfig> {
-    let command_timeout = duration(&raw.command_timeout, "backend.command_timeout", errors);
-    let connect_timeout = duration(&raw.connect_timeout, "backend.connect_timeout", errors);
-    let registry_refresh = duration(&raw.registry_refresh, "backend.registry_refresh", errors);
+    let command_timeout = duration(
+        &raw.command_timeout,
+        "backend.command_timeout",
+        HOUR,
+        errors,
+    );
+    let connect_timeout = duration(
+        &raw.connect_timeout,
+        "backend.connect_timeout",
+        HOUR,
+        errors,
+    );
+    let registry_refresh = duration(
+        &raw.registry_refresh,
+        "backend.registry_refresh",
+        HOUR,
+        errors,
+    );
     let nodes = if raw.cluster && !raw.nodes.is_empty() {
         &raw.nodes
     } else {

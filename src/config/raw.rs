@@ -38,6 +38,7 @@ pub(super) struct RawServer {
     pub(super) request_timeout: String,
     pub(super) long_poll_timeout: String,
     pub(super) shutdown_grace: String,
+    pub(super) idle_timeout: String,
 }
 
 impl Default for RawServer {
@@ -54,6 +55,7 @@ impl Default for RawServer {
             request_timeout: "30s".into(),
             long_poll_timeout: "25s".into(),
             shutdown_grace: "10s".into(),
+            idle_timeout: "2m".into(),
         }
     }
 }

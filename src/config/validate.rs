@@ -130,11 +130,31 @@ pub(super) fn material(
     Ok(Some(text.trim().to_owned()))
 }
 
-/// A duration like `30s`, `5m` or `25h`; zero is refused.
-pub(super) fn duration(text: &str, name: &str, errors: &mut Vec<String>) -> Option<Duration> {
+/// Upper bounds of durations: every one has one, so no deadline computed
+/// from a setting can overflow at run time (a `500000000000years` timeout
+/// passed validation once and made every long poll panic).
+pub(super) const HOUR: Duration = Duration::from_secs(3600);
+pub(super) const DAY: Duration = Duration::from_secs(24 * 3600);
+/// Credential lifetimes: a century, in seconds well inside every clock.
+pub(super) const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// A duration like `30s`, `5m` or `25h`, above zero and at most `max`.
+pub(super) fn duration(
+    text: &str,
+    name: &str,
+    max: Duration,
+    errors: &mut Vec<String>,
+) -> Option<Duration> {
     match humantime::parse_duration(text) {
         Ok(d) if d.is_zero() => {
             errors.push(format!("{name} must be longer than 0s"));
+            None
+        }
+        Ok(d) if d > max => {
+            errors.push(format!(
+                "{name} must be at most {}",
+                humantime::format_duration(max)
+            ));
             None
         }
         Ok(d) => Some(d),
@@ -150,6 +170,10 @@ pub(super) fn duration(text: &str, name: &str, errors: &mut Vec<String>) -> Opti
 pub(super) fn auth_policy(raw: &RawAuth, errors: &mut Vec<String>) -> Option<AuthPolicy> {
     // Leeway alone may be zero (its default).
     let leeway = match humantime::parse_duration(&raw.leeway) {
+        Ok(d) if d > HOUR => {
+            errors.push("auth.leeway must be at most 1h".into());
+            None
+        }
         Ok(d) => Some(d),
         Err(_) => {
             errors.push(format!(
@@ -162,16 +186,19 @@ pub(super) fn auth_policy(raw: &RawAuth, errors: &mut Vec<String>) -> Option<Aut
     let disposable = duration(
         &raw.max_disposable_lifetime,
         "auth.max_disposable_lifetime",
+        CENTURY,
         errors,
     );
     let api_key = duration(
         &raw.max_api_key_lifetime,
         "auth.max_api_key_lifetime",
+        CENTURY,
         errors,
     );
     let cache_ttl = duration(
         &raw.verification_cache_ttl,
         "auth.verification_cache_ttl",
+        DAY,
         errors,
     );
     if !(256..=1024 * 1024).contains(&raw.max_credential_bytes) {

@@ -179,7 +179,7 @@ impl CompiledScope {
                 topic_granted(topics, cache, topic, cap::SUBSCRIBE)
             }
             (Class::SuperUser, _) => Err(Denial::SuperUserRequired),
-            (Class::OwnCredential, Target::None) => Ok(()),
+            (Class::OwnCredential | Class::AnyCredential, Target::None) => Ok(()),
             _ => Err(Denial::MalformedOperation),
         }
         .map(|()| permit)

@@ -87,6 +87,7 @@ fn the_table_matches_the_spec() {
         ("GenerateDisposableToken", SuperUser),
         ("GenerateApiToken", SuperUser),
         ("RefreshApiToken", OwnCredential),
+        ("Ping", AnyCredential),
         ("HttpCacheGet", Read),
         ("HttpCachePut", Write),
         ("HttpCacheDelete", Write),
@@ -120,7 +121,7 @@ fn op(kind: OperationKind) -> Operation<'static> {
                 sources: SourceKeys(&SOURCES),
             },
         },
-        Class::SuperUser | Class::OwnCredential => Operation::global(kind),
+        Class::SuperUser | Class::OwnCredential | Class::AnyCredential => Operation::global(kind),
         _ => Operation::key(kind, "c", b"k"),
     }
 }
@@ -143,7 +144,7 @@ fn every_row_is_allowed_and_denied_as_the_spec_says() {
             Class::ReadWrite | Class::ReadWriteFromSources => &["readwrite"],
             Class::Publish => &["publishsubscribe", "publishonly"],
             Class::Subscribe => &["publishsubscribe", "subscribeonly"],
-            Class::SuperUser | Class::OwnCredential => &[],
+            Class::SuperUser | Class::OwnCredential | Class::AnyCredential => &[],
         };
         let topic_op = matches!(kind.class(), Class::Publish | Class::Subscribe);
         for role in item_roles {
@@ -154,7 +155,7 @@ fn every_row_is_allowed_and_denied_as_the_spec_says() {
             let result = exact.authorize(&op);
             match kind.class() {
                 Class::SuperUser => assert_eq!(result, Err(Denial::SuperUserRequired), "{kind:?}"),
-                Class::OwnCredential => assert!(result.is_ok(), "{kind:?}"),
+                Class::OwnCredential | Class::AnyCredential => assert!(result.is_ok(), "{kind:?}"),
                 // Cache permissions never grant topics: the cache is not granted for topics.
                 _ if topic_op => {
                     assert_eq!(result, Err(Denial::CacheNotGranted), "{kind:?} {role}")
@@ -175,7 +176,7 @@ fn every_row_is_allowed_and_denied_as_the_spec_says() {
             let result = exact.authorize(&op);
             match kind.class() {
                 Class::SuperUser => assert_eq!(result, Err(Denial::SuperUserRequired)),
-                Class::OwnCredential => assert!(result.is_ok()),
+                Class::OwnCredential | Class::AnyCredential => assert!(result.is_ok()),
                 // Topic permissions never grant cache items.
                 _ if !topic_op => {
                     assert_eq!(result, Err(Denial::CacheNotGranted), "{kind:?} {role}")

@@ -5,14 +5,18 @@
 //! of a connection is bounded: connections by a semaphore (accepting waits when
 //! it is full), the first byte, the TLS handshake and the request head by
 //! `server.header_read_timeout`, the head's size by `server.max_header_bytes`,
-//! idle HTTP/2 peers by keep-alive pings, and every request by
+//! idle HTTP/2 peers by keep-alive pings, connections with nothing in flight
+//! by `server.idle_timeout`, the request bytes a connection holds by its
+//! budget (see `api::grpc`'s body checks), and every request by
 //! `server.request_timeout` (long polls and streams by their own rules).
 
 mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -125,6 +129,9 @@ fn builder(app: &App) -> auto::Builder<TokioExecutor> {
     builder
 }
 
+/// Serves one connection until it ends, the server drains, or it has had no
+/// request in flight for `server.idle_timeout` (then it is shut down
+/// gracefully: HTTP/2 GOAWAY, HTTP/1 closed between requests).
 async fn serve_connection<I>(
     io: I,
     app: Arc<App>,
@@ -134,13 +141,116 @@ async fn serve_connection<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| {
-        let (app, grpc) = (Arc::clone(&app), grpc.clone());
-        async move { Ok::<_, Infallible>(crate::api::handle(&app, &grpc, req).await) }
+    let activity = Arc::new(Activity::new());
+    let budget = Arc::new(Semaphore::new(crate::api::connection_budget(
+        app.limits.max_value_bytes,
+    )));
+    let service = service_fn({
+        let (app, activity) = (Arc::clone(&app), Arc::clone(&activity));
+        move |req| {
+            let (app, grpc, budget) = (Arc::clone(&app), grpc.clone(), Arc::clone(&budget));
+            let busy = Activity::begin(&activity);
+            async move {
+                let response = crate::api::handle(&app, &grpc, &budget, req).await;
+                Ok::<_, Infallible>(response.map(|body| Tracked { body, _busy: busy }))
+            }
+        }
     });
     let connection = builder.serve_connection(TokioIo::new(io), service);
-    if let Err(e) = watcher.watch(connection).await {
+    tokio::pin!(connection);
+    let drained = app.drained();
+    tokio::pin!(drained);
+    let idle = app.limits.idle_timeout;
+    let mut check = tokio::time::interval((idle / 4).max(std::time::Duration::from_millis(50)));
+    let mut closing = false;
+    let result = loop {
+        tokio::select! {
+            result = connection.as_mut() => break result,
+            () = &mut drained, if !closing => {
+                connection.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            _ = check.tick(), if !closing => {
+                if activity.idle_for().is_some_and(|quiet| quiet >= idle) {
+                    connection.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            }
+        }
+    };
+    // The server's drain waits for every watcher to be dropped.
+    drop(watcher);
+    if let Err(e) = result {
         // Clients that go away mid-request are routine.
         tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+/// Whether a connection has requests in flight, and since when it has none.
+/// A request is in flight until its response body is done (so an open
+/// subscription keeps its connection busy).
+struct Activity {
+    in_flight: AtomicUsize,
+    quiet_since: Mutex<Instant>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            in_flight: AtomicUsize::new(0),
+            quiet_since: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn begin(this: &Arc<Activity>) -> Busy {
+        this.in_flight.fetch_add(1, Ordering::AcqRel);
+        Busy(Arc::clone(this))
+    }
+
+    /// How long the connection has had nothing in flight; `None` while busy.
+    fn idle_for(&self) -> Option<std::time::Duration> {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let since = *self.quiet_since.lock().unwrap_or_else(|e| e.into_inner());
+        Some(since.elapsed())
+    }
+}
+
+/// One request in flight; dropped with its response body.
+struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut since = self.0.quiet_since.lock().unwrap_or_else(|e| e.into_inner());
+        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            *since = Instant::now();
+        }
+    }
+}
+
+/// A response body that keeps its request counted as in flight.
+struct Tracked<B> {
+    body: B,
+    _busy: Busy,
+}
+
+impl<B: hyper::body::Body + Unpin> hyper::body::Body for Tracked<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<B::Data>, B::Error>>> {
+        std::pin::Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }

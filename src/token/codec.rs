@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 
 /// `t` of a disposable token.
 pub const DISPOSABLE: &str = "disposable";
+/// `t` of an API key: Momento's v2 API-key shape, which the SDKs' current
+/// (non-deprecated) credential providers require. Keys without `t` stay valid.
+pub const API_KEY: &str = "g";
 
 /// The claims scopegate writes and reads (SPEC 2.1).
 #[derive(Debug, Serialize, Deserialize)]
@@ -34,6 +37,13 @@ pub struct Claims<'a> {
     /// base64url (no padding) of the protobuf `permission_messages::Permissions`.
     #[serde(borrow)]
     pub p: Cow<'a, str>,
+}
+
+impl Claims<'_> {
+    /// `t` = "disposable"; anything else that parsed is an API key.
+    pub fn is_disposable(&self) -> bool {
+        self.t.as_deref() == Some(DISPOSABLE)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,7 +113,11 @@ impl<'a> Parsed<'a> {
         if claims.sub.is_empty() || claims.jti.is_empty() {
             return Err(Malformed("sub and jti must not be empty"));
         }
-        if claims.t.as_deref().is_some_and(|t| t != DISPOSABLE) {
+        if claims
+            .t
+            .as_deref()
+            .is_some_and(|t| t != DISPOSABLE && t != API_KEY)
+        {
             return Err(Malformed("unknown t claim"));
         }
         if claims.exp.is_some_and(|exp| exp < claims.iat) {

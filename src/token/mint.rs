@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use momento_protos::permission_messages::Permissions;
 use prost::Message;
 
-use super::codec::{Claims, DISPOSABLE, envelope};
+use super::codec::{API_KEY, Claims, DISPOSABLE, envelope};
 use super::keyring::KeyRing;
 use super::verify::{AuthPolicy, CredentialKind};
 use crate::scope::{ScopeError, compile};
@@ -124,7 +124,7 @@ pub fn mint(
         jti: Cow::Borrowed(&jti),
         exp: expires_at,
         nbf: None,
-        t: disposable.then_some(Cow::Borrowed(DISPOSABLE)),
+        t: Some(Cow::Borrowed(if disposable { DISPOSABLE } else { API_KEY })),
         id: request
             .token_id
             .filter(|id| !id.is_empty())

@@ -51,17 +51,18 @@ pub fn inspect(credential: &str) -> Result<Inspected, AuthError> {
         .decode(claims.p.as_bytes())
         .ok()
         .and_then(|bytes| Permissions::decode(bytes.as_slice()).ok());
+    let kind = if claims.is_disposable() {
+        CredentialKind::Disposable
+    } else {
+        CredentialKind::ApiKey
+    };
     Ok(Inspected {
         kid: header.kid.map(Into::into),
         alg: header.alg.into(),
         subject: claims.sub.into(),
         issued_at: claims.iat,
         expires_at: claims.exp,
-        kind: if claims.t.is_some() {
-            CredentialKind::Disposable
-        } else {
-            CredentialKind::ApiKey
-        },
+        kind,
         token_id: claims.id.map(Into::into),
         jti: claims.jti.into(),
         scope,

@@ -282,9 +282,10 @@ impl Authenticator {
             return Err(AuthError::BadSignature);
         }
         // 5. Time.
-        let kind = match claims.t {
-            Some(_) => CredentialKind::Disposable,
-            None => CredentialKind::ApiKey,
+        let kind = if claims.is_disposable() {
+            CredentialKind::Disposable
+        } else {
+            CredentialKind::ApiKey
         };
         let leeway = policy.leeway_secs;
         if claims

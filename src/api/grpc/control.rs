@@ -20,9 +20,7 @@ pub struct ControlFront {
 
 impl ControlFront {
     fn permit<T>(&self, request: &Request<T>, kind: OperationKind) -> Result<Permit, ApiError> {
-        Ok(caller(&self.app, request)?
-            .scope
-            .authorize(&Operation::global(kind))?)
+        Ok(caller(request)?.scope.authorize(&Operation::global(kind))?)
     }
 }
 

@@ -1,13 +1,16 @@
 //! The gRPC front: Momento's protocol, with momento-protos' tonic services.
 //!
-//! A request is classified by its path first: an RPC that is not in the table
-//! is refused with PERMISSION_DENIED and never reaches a service. Classified
-//! RPCs are dispatched to the generated tonic server of their service, whose
-//! methods take the same path as the HTTP API: credential -> authenticate ->
-//! authorize -> backend, failures mapped once by [`ApiError::grpc_status`].
+//! A request is classified by its path and its caller authenticated from the
+//! head, before its body is read: an RPC that is not in the table is answered
+//! UNIMPLEMENTED (after authentication) and never reaches a service.
+//! Classified RPCs are dispatched to the generated tonic server of their
+//! service, whose methods take the same path as the HTTP API: authorize ->
+//! backend, failures mapped once by [`ApiError::grpc_status`].
 
+mod body;
 mod control;
 mod mint;
+mod ping;
 mod pubsub;
 mod scs;
 
@@ -23,7 +26,10 @@ use momento_protos::cache_client::pubsub::pubsub_server::PubsubServer;
 use momento_protos::cache_client::scs_server::ScsServer;
 use momento_protos::control_client::scs_control_server::ScsControlServer;
 use momento_protos::token::token_server::TokenServer;
+use tokio::sync::Semaphore;
 use tonic::codegen::Service;
+
+use body::GrpcBody;
 
 use super::ResponseBody;
 use crate::app::App;
@@ -39,10 +45,18 @@ pub struct Grpc {
     control: ScsControlServer<control::ControlFront>,
     token: TokenServer<mint::MintFront>,
     auth: AuthServer<mint::MintFront>,
+    /// The message cap of every other RPC.
+    max_message: usize,
 }
 
 /// Headroom over the value limit for the rest of a message (key, TTL, framing).
-const MESSAGE_OVERHEAD: usize = 64 * 1024;
+pub const MESSAGE_OVERHEAD: usize = 64 * 1024;
+
+/// The message cap of the RPCs that carry their credential in the body
+/// (minting, refresh): a credential (`auth.max_credential_bytes` is at most
+/// 1 MiB) and a scope. Small, because the body is read before the caller is
+/// known.
+const MINT_MESSAGE_MAX: usize = 1024 * 1024 + 64 * 1024;
 
 impl Grpc {
     pub fn new(app: Arc<App>) -> Self {
@@ -57,28 +71,60 @@ impl Grpc {
         .max_decoding_message_size(max);
         let control = ScsControlServer::new(control::ControlFront {
             app: Arc::clone(&app),
-        });
+        })
+        .max_decoding_message_size(max);
         let token = TokenServer::new(mint::MintFront {
             app: Arc::clone(&app),
-        });
-        let auth = AuthServer::new(mint::MintFront { app });
+        })
+        .max_decoding_message_size(MINT_MESSAGE_MAX);
+        let auth =
+            AuthServer::new(mint::MintFront { app }).max_decoding_message_size(MINT_MESSAGE_MAX);
         Grpc {
             scs,
             pubsub,
             control,
             token,
             auth,
+            max_message: max,
         }
     }
 
-    /// Serves one gRPC request.
-    pub async fn handle(&self, app: &App, req: Request<Incoming>) -> Response<ResponseBody> {
-        let Some(kind) = OperationKind::from_grpc_path(req.uri().path()) else {
-            let error = unserved();
-            app.metrics
-                .finish("grpc", None, Some(&error), std::time::Duration::ZERO);
-            return status_response(&error);
+    /// Serves one gRPC request. Everything that can be decided on the head is
+    /// decided before a byte of the body is read: the RPC is classified, and
+    /// the caller authenticated from its one `authorization` value (minting
+    /// RPCs carry their credential in a small, capped body instead). The body
+    /// then reaches the service through [`GrpcBody`]'s framing checks and the
+    /// connection's budget.
+    pub async fn handle(
+        &self,
+        app: &App,
+        budget: &Arc<Semaphore>,
+        req: Request<Incoming>,
+    ) -> Response<ResponseBody> {
+        let started = Instant::now();
+        let kind = OperationKind::from_grpc_path(req.uri().path());
+        let (mut parts, body) = req.into_parts();
+        let verified = match kind {
+            Some(kind) if kind.credential_in_body() => None,
+            _ => match head_caller(app, &parts.headers) {
+                Ok(verified) => Some(verified),
+                Err(error) => return refused(app, kind, &error, started),
+            },
         };
+        let Some(kind) = kind else {
+            return refused(app, None, &unserved(), started);
+        };
+        let max_message = if kind.credential_in_body() {
+            MINT_MESSAGE_MAX
+        } else {
+            self.max_message
+        };
+        let encoded = parts.headers.contains_key("grpc-encoding");
+        if let Some(verified) = verified {
+            parts.extensions.insert(Caller(verified));
+        }
+        let body = GrpcBody::new(body, Arc::clone(budget), max_message, encoded);
+        let req = Request::from_parts(parts, body);
         let route = kind.route();
         let call = async {
             let response = if route.starts_with("/cache_client.Scs/") {
@@ -91,6 +137,8 @@ impl Grpc {
                 self.token.clone().call(req).await
             } else if route.starts_with("/auth.Auth/") {
                 self.auth.clone().call(req).await
+            } else if kind == OperationKind::Ping {
+                Ok(ping::serve(app, req).await)
             } else {
                 // The table names no other service; fail closed if it ever does.
                 return None;
@@ -106,20 +154,27 @@ impl Grpc {
         let limit = app.limits.request_timeout;
         let mut response = match tokio::time::timeout(limit, call).await {
             Ok(Some(response)) => response,
-            Ok(None) => {
-                let error = unserved();
-                app.metrics.finish("grpc", Some(kind), Some(&error), limit);
-                return status_response(&error);
-            }
+            Ok(None) => return refused(app, Some(kind), &unserved(), started),
             Err(_) => {
                 let error = ApiError::new(ErrorCode::TimeoutError, "request timed out");
-                app.metrics.finish("grpc", Some(kind), Some(&error), limit);
-                return status_response(&error);
+                return refused(app, Some(kind), &error, started);
             }
         };
         normalize_codec_status(response.headers_mut());
         response.map(|body| ResponseBody::Grpc(body.map_err(Into::into).boxed_unsync()))
     }
+}
+
+/// A request answered by the front itself: counted, then a trailers-only status.
+fn refused(
+    app: &App,
+    kind: Option<OperationKind>,
+    error: &ApiError,
+    started: Instant,
+) -> Response<ResponseBody> {
+    app.metrics
+        .finish("grpc", kind, Some(error), started.elapsed());
+    status_response(error)
 }
 
 /// Methods that are classified and authorized, then answer UNIMPLEMENTED:
@@ -197,17 +252,36 @@ pub fn status_response(error: &ApiError) -> Response<ResponseBody> {
     response
 }
 
-/// The caller's verified credential, from the `authorization` metadata (the
-/// inner JWT, or the envelope).
-fn caller<T>(app: &App, request: &tonic::Request<T>) -> Result<Arc<Verified>, ApiError> {
-    let value = request
-        .metadata()
-        .get("authorization")
-        .ok_or(AuthError::Missing)?;
+/// The credential [`Grpc::handle`] verified from the request head. Only this
+/// module can make one, so a handler that finds it knows who is asking.
+#[derive(Clone)]
+struct Caller(Arc<Verified>);
+
+/// Verifies the head's one `authorization` value (the inner JWT, or the
+/// envelope). Two values are INVALID_ARGUMENT: a proxy in front that read the
+/// other one would disagree with the gateway about who is asking.
+fn head_caller(app: &App, headers: &http::HeaderMap) -> Result<Arc<Verified>, ApiError> {
+    let mut values = headers.get_all("authorization").iter();
+    let value = values.next().ok_or(AuthError::Missing)?;
+    if values.next().is_some() {
+        return Err(ApiError::invalid(
+            "give one authorization metadata value, not several",
+        ));
+    }
     let text = value
         .to_str()
         .map_err(|_| AuthError::Malformed("credential is not text"))?;
     Ok(app.auth.authenticate(text.trim())?)
+}
+
+/// The caller of a request whose credential is in its head: verified by
+/// [`Grpc::handle`] before the body was read.
+fn caller<T>(request: &tonic::Request<T>) -> Result<Arc<Verified>, ApiError> {
+    match request.extensions().get::<Caller>() {
+        Some(Caller(verified)) => Ok(Arc::clone(verified)),
+        // Unreachable through `handle`; fail closed all the same.
+        None => Err(AuthError::Missing.into()),
+    }
 }
 
 /// The cache named by the `cache` metadata of a `cache_client.Scs` call.
@@ -227,12 +301,13 @@ pub(crate) fn not_served() -> ApiError {
     )
 }
 
-/// An RPC outside the classification table: refused, counted by reason.
+/// An RPC outside the classification table, from an authenticated caller:
+/// UNIMPLEMENTED (a PERMISSION_ERROR would send users debugging their scopes).
 fn unserved() -> ApiError {
-    ApiError {
-        denial_reason: Some("unclassified_rpc"),
-        ..ApiError::new(ErrorCode::PermissionError, "this RPC is not served")
-    }
+    ApiError::new(
+        ErrorCode::Unimplemented,
+        "this RPC is not served by scopegate",
+    )
 }
 
 /// Runs one RPC body: records its outcome and latency, and maps its failure.

@@ -1,7 +1,9 @@
 //! `cache_client.pubsub.Pubsub`: Publish and the Subscribe stream.
 //!
 //! A subscription is a task feeding a small bounded channel (the client's pace
-//! is the backpressure). It re-checks its credential every 250 ms and ends the
+//! is the backpressure). Its first message is a heartbeat, sent at once; idle
+//! heartbeats come from the subscription's own clock, which the re-check does
+//! not reset. It re-checks its credential every 250 ms and ends the
 //! stream with UNAUTHENTICATED when the credential expires or is revoked, with
 //! UNAVAILABLE when the server drains, and quietly when the client goes away.
 
@@ -49,7 +51,7 @@ fn names<'a>(cache: &'a str, topic: &'a str) -> Result<(&'a str, &'a str), ApiEr
 impl Pubsub for PubsubFront {
     async fn publish(&self, request: Request<PublishRequest>) -> Result<Response<Empty>, Status> {
         observe(&self.app, OperationKind::Publish, async {
-            let verified = caller(&self.app, &request)?;
+            let verified = caller(&request)?;
             let r = request.get_ref();
             let (cache, topic) = names(&r.cache_name, &r.topic)?;
             let permit = verified.scope.authorize(&Operation::topic(
@@ -89,7 +91,7 @@ impl Pubsub for PubsubFront {
         request: Request<SubscriptionRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
         observe(&self.app, OperationKind::Subscribe, async {
-            let verified = caller(&self.app, &request)?;
+            let verified = caller(&request)?;
             let r = request.get_ref();
             let (cache, topic) = names(&r.cache_name, &r.topic)?;
             let op = Operation::topic(OperationKind::Subscribe, cache, topic);
@@ -104,6 +106,10 @@ impl Pubsub for PubsubFront {
                 .subscribe(&permit, cache, topic, resume)
                 .await?;
             let (tx, rx) = mpsc::channel(BUFFER);
+            // SPEC 6: the first message of every stream is a heartbeat, sent at
+            // once (the Node, Python and Web SDKs wait for it). The channel is
+            // new and empty, so this cannot fail.
+            let _ = tx.try_send(Ok(item(&TopicEvent::Heartbeat)));
             tokio::spawn(feed(Arc::clone(&self.app), verified, subscription, tx));
             Ok(Box::pin(ReceiverStream::new(rx)) as ItemStream)
         })

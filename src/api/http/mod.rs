@@ -33,13 +33,34 @@ enum Route {
 /// Serves one HTTP API request.
 pub async fn handle(app: &App, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
+    let announce_close = req.version() < http::Version::HTTP_2 && has_body(req.headers());
     let (kind, result) = dispatch(app, req).await;
     let error = result.as_ref().err();
     app.metrics.finish("http", kind, error, started.elapsed());
     match result {
         Ok(response) => response,
-        Err(error) => error_response(&error),
+        Err(error) => {
+            let mut response = error_response(&error);
+            // A refusal is usually sent before the body is read (401 before
+            // a byte of an unauthenticated upload): hyper then closes the
+            // HTTP/1 connection, so say so, and the client does not send its
+            // next request into a closed socket.
+            if announce_close {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            response
+        }
     }
+}
+
+/// Whether a request declares a body (a non-zero length, or chunks).
+fn has_body(headers: &http::HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0")
 }
 
 async fn dispatch(

@@ -4,7 +4,8 @@
 
 use crate::api::MAX_TTL_SECONDS;
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use http::HeaderMap;
 
 use crate::error::{ApiError, ErrorCode};
@@ -64,10 +65,8 @@ impl Query {
                 ));
             }
             (Some(key), None) => key.clone(),
-            (None, Some(b64)) => STANDARD
-                .decode(b64)
-                .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(b64))
-                .map_err(|_| ApiError::invalid("`key_base64` is not valid base64"))?,
+            (None, Some(b64)) => decode_base64(b64)
+                .ok_or_else(|| ApiError::invalid("`key_base64` is not valid base64"))?,
         };
         if key.is_empty() {
             return Err(ApiError::invalid("the key must not be empty"));
@@ -106,10 +105,37 @@ impl Query {
     }
 }
 
+/// `key_base64` in any of the four forms SDKs write (SPEC 5): the standard or
+/// the URL-safe alphabet, padded or not. A `+` the client did not escape has
+/// been read as a space by the query decoding; a space is never base64, so it
+/// is taken back as the `+` it was.
+fn decode_base64(text: &[u8]) -> Option<Vec<u8>> {
+    const LENIENT: GeneralPurposeConfig =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT);
+    const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
+    let text: Vec<u8> = text
+        .iter()
+        .map(|&b| if b == b' ' { b'+' } else { b })
+        .collect();
+    STANDARD
+        .decode(&text)
+        .or_else(|_| URL_SAFE.decode(&text))
+        .ok()
+}
+
 /// The credential, from exactly one of the `Authorization` header (raw or
-/// `Bearer`) and the `token` query parameter.
+/// `Bearer`) and the `token` query parameter. Two `Authorization` headers are
+/// refused like header + parameter: a proxy in front that reads the other one
+/// would disagree with the gateway about who is asking.
 pub fn credential<'a>(headers: &'a HeaderMap, query: &'a Query) -> Result<&'a str, ApiError> {
-    let header = headers.get(http::header::AUTHORIZATION);
+    let mut all = headers.get_all(http::header::AUTHORIZATION).iter();
+    let header = all.next();
+    if all.next().is_some() {
+        return Err(ApiError::invalid(
+            "give one Authorization header, not several",
+        ));
+    }
     match (header, &query.token) {
         (Some(_), Some(_)) => Err(ApiError::invalid(
             "give the credential in the Authorization header or the token parameter, not both",
@@ -212,6 +238,12 @@ mod tests {
         let q = |s| Query::parse(Some(s)).unwrap();
         assert_eq!(q("key_base64=%2F%2Fw%3D").key().unwrap(), [0xff, 0xfc]);
         assert_eq!(q("key_base64=__w=").key().unwrap(), [0xff, 0xfc]);
+        // Standard and URL-safe alphabets, padded or not; an unescaped `+`.
+        for form in ["%2B%2Fw%3D", "%2B%2Fw", "-_w=", "-_w", "+/w=", "+/w"] {
+            let query = Query::parse(Some(&format!("key_base64={form}"))).unwrap();
+            assert_eq!(query.key().unwrap(), [0xfb, 0xfc], "{form}");
+        }
+        assert!(q("key_base64=YQ=a").key().is_err());
         assert!(q("key=a&key_base64=YQ==").key().is_err());
         assert!(q("").key().is_err());
         assert!(q("key=").key().is_err());

@@ -82,7 +82,7 @@ pub(super) async fn subscribe(
     let mut subscription = app.backend.subscribe(&permit, cache, topic, resume).await?;
     let _open = app.metrics.subscription();
 
-    let deadline = tokio::time::Instant::now() + app.limits.long_poll_timeout;
+    let deadline = crate::clock::deadline(app.limits.long_poll_timeout);
     let mut recheck = tokio::time::interval(RECHECK);
     let drained = app.drained();
     tokio::pin!(drained);

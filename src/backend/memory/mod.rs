@@ -59,7 +59,7 @@ impl Item {
         Item {
             value,
             ttl,
-            expires_at: Instant::now() + ttl,
+            expires_at: crate::clock::std_deadline(ttl),
         }
     }
 }

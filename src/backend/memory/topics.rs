@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use super::MemoryLimits;
 use crate::backend::{
-    BackendError, Resume, TopicEvent, TopicMessage, TopicSubscription, TopicValue,
+    BackendError, IdleClock, Resume, TopicEvent, TopicMessage, TopicSubscription, TopicValue,
 };
 
 /// Sequence pages are unique in this process and grow across restarts (they
@@ -182,7 +182,7 @@ impl Topics {
             cursor,
             pending,
             changes,
-            heartbeat: self.heartbeat,
+            idle: IdleClock::new(self.heartbeat),
         })
     }
 
@@ -208,7 +208,7 @@ pub struct MemorySubscription {
     cursor: u64,
     pending: Option<TopicEvent>,
     changes: watch::Receiver<u64>,
-    heartbeat: Duration,
+    idle: IdleClock,
 }
 
 impl MemorySubscription {
@@ -253,12 +253,16 @@ impl TopicSubscription for MemorySubscription {
             self.changes.borrow_and_update();
             let events = self.take(max);
             if !events.is_empty() {
+                self.idle.restart();
                 return Ok(events);
             }
-            match tokio::time::timeout(self.heartbeat, self.changes.changed()).await {
+            match tokio::time::timeout_at(self.idle.due(), self.changes.changed()).await {
                 Ok(Ok(())) => continue,
                 Ok(Err(_)) => return Err(BackendError::CacheNotFound),
-                Err(_) => return Ok(vec![TopicEvent::Heartbeat]),
+                Err(_) => {
+                    self.idle.restart();
+                    return Ok(vec![TopicEvent::Heartbeat]);
+                }
             }
         }
     }

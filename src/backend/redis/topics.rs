@@ -29,7 +29,7 @@ use super::keys::CacheKeys;
 use super::link::{BLOCK, Conn};
 use super::{Inner, TOPIC_IDLE, ms, scripts};
 use crate::backend::{
-    BackendError, Resume, TopicEvent, TopicMessage, TopicSubscription, TopicValue,
+    BackendError, IdleClock, Resume, TopicEvent, TopicMessage, TopicSubscription, TopicValue,
 };
 use crate::metrics::Held;
 
@@ -82,7 +82,7 @@ impl Hubs {
         // by every gateway (`maxclients`).
         self.hubs.retain(|_, hub| hub.strong_count() > 0);
         if self.hubs.len() >= inner.max_topic_readers {
-            return Err(BackendError::LimitExceeded(
+            return Err(BackendError::SubscribersExceeded(
                 "too many topics with subscribers on this gateway",
             ));
         }
@@ -288,6 +288,7 @@ pub(super) async fn subscribe(
         key,
         cursor,
         pending,
+        idle: IdleClock::new(inner.limits.heartbeat),
     })
 }
 
@@ -303,6 +304,7 @@ pub struct RedisSubscription {
     key: Vec<u8>,
     cursor: Cursor,
     pending: Option<TopicEvent>,
+    idle: IdleClock,
 }
 
 impl RedisSubscription {
@@ -417,7 +419,6 @@ fn message(entry: &StreamId, id: Id, sequence: u64) -> TopicMessage {
 impl TopicSubscription for RedisSubscription {
     async fn next(&mut self, max: usize) -> Result<Vec<TopicEvent>, BackendError> {
         let max = max.max(1);
-        let mut heartbeat = tokio::time::Instant::now() + self.inner.limits.heartbeat;
         loop {
             if !self.inner.still_has(&self.cache, &self.keys) {
                 return Err(BackendError::CacheNotFound);
@@ -429,13 +430,14 @@ impl TopicSubscription for RedisSubscription {
                 Ok(entries) => {
                     let events = self.take(entries);
                     if !events.is_empty() {
+                        self.idle.restart();
                         return Ok(events);
                     }
                 }
                 Err(_) => {
                     // Unreachable or slow: wait for Redis, then go on from the cursor.
                     tokio::time::sleep(RETRY).await;
-                    heartbeat = tokio::time::Instant::now() + self.inner.limits.heartbeat;
+                    self.idle.restart();
                     continue;
                 }
             }
@@ -445,7 +447,8 @@ impl TopicSubscription for RedisSubscription {
                         return Err(BackendError::CacheNotFound);
                     }
                 }
-                () = tokio::time::sleep_until(heartbeat) => {
+                () = tokio::time::sleep_until(self.idle.due()) => {
+                    self.idle.restart();
                     // Idle: first make sure the stream has not gone back.
                     if let Ok(Some(newest)) = self.newest().await
                         && let Some(reseated) = self.reseat(newest)

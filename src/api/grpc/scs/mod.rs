@@ -111,7 +111,7 @@ impl Scs for ScsFront {
             let (tx, rx) = tokio::sync::mpsc::channel(5);
             let app = Arc::clone(&self.app);
             tokio::spawn(async move {
-                let deadline = tokio::time::Instant::now() + app.limits.request_timeout;
+                let deadline = crate::clock::deadline(app.limits.request_timeout);
                 for key in keys {
                     let room = tokio::select! {
                         biased;

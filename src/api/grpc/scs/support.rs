@@ -31,13 +31,17 @@ impl ScsFront {
         keys: impl FnOnce(&T) -> Target<'_>,
     ) -> Result<(Permit, String), ApiError> {
         let cache = cache_name(request)?;
-        let verified = caller(&self.app, request)?;
+        let verified = caller(request)?;
         let op = Operation {
             kind,
             cache: &cache,
             target: keys(request.get_ref()),
         };
         let permit = verified.scope.authorize(&op)?;
+        // Validation after authorization: only an authorized caller learns more.
+        if op.target.has_empty_key() {
+            return Err(ApiError::invalid("a cache key must not be empty"));
+        }
         Ok((permit, cache))
     }
 

@@ -324,6 +324,11 @@ impl Metrics {
         Held(self.open_subscriptions.clone())
     }
 
+    /// Client connections open now.
+    pub fn open_connections(&self) -> i64 {
+        self.open_connections.get()
+    }
+
     /// Subscriptions open now.
     pub fn open_subscriptions(&self) -> i64 {
         self.open_subscriptions.get()

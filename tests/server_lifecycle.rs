@@ -195,7 +195,8 @@ async fn http2_prior_knowledge_on_the_same_port() {
         (404, "NOT_FOUND_ERROR".into())
     );
     // gRPC requests are routed to the gRPC front, not the HTTP API: an RPC
-    // outside the classification table is refused before any service sees it.
+    // outside the classification table is refused before any service sees it
+    // (UNAUTHENTICATED without a credential; UNIMPLEMENTED with one).
     let stream = TcpStream::connect(s.addr).await.unwrap();
     let grpc = send_h2(
         stream,
@@ -205,7 +206,20 @@ async fn http2_prior_knowledge_on_the_same_port() {
         &[("content-type", "application/grpc")],
     )
     .await;
-    assert_eq!(grpc.headers["grpc-status"], "7", "PERMISSION_DENIED");
+    assert_eq!(grpc.headers["grpc-status"], "16", "UNAUTHENTICATED");
+    let stream = TcpStream::connect(s.addr).await.unwrap();
+    let grpc = send_h2(
+        stream,
+        &s.addr.to_string(),
+        "POST",
+        "/leaderboard.Leaderboard/GetRank",
+        &[
+            ("content-type", "application/grpc"),
+            ("authorization", &credential),
+        ],
+    )
+    .await;
+    assert_eq!(grpc.headers["grpc-status"], "12", "UNIMPLEMENTED");
 }
 
 #[tokio::test]

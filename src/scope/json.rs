@@ -255,7 +255,7 @@ fn render_topic_permission(p: &TopicPermissions) -> Value {
     let topic = match &p.topic {
         Some(topic_permissions::Topic::AllTopics(_)) => json!("*"),
         Some(topic_permissions::Topic::TopicSelector(s)) => match &s.kind {
-            Some(topic_selector::Kind::TopicName(n)) => json!(n),
+            Some(topic_selector::Kind::TopicName(n)) => name(n),
             Some(topic_selector::Kind::TopicNamePrefix(n)) => json!({"prefix": n}),
             None => Value::Null,
         },
@@ -266,8 +266,19 @@ fn render_topic_permission(p: &TopicPermissions) -> Value {
 
 fn render_cache_name(s: &CacheSelector) -> Value {
     match &s.kind {
-        Some(cache_selector::Kind::CacheName(n)) => json!(n),
+        Some(cache_selector::Kind::CacheName(n)) => name(n),
         None => Value::Null,
+    }
+}
+
+/// A cache or topic name: the bare string, except a name that is literally
+/// `*`, which the bare form would turn into "all" (a cache named `*` must not
+/// widen into every cache when a displayed scope is minted again).
+fn name(n: &str) -> Value {
+    if n == "*" {
+        json!({ "name": n })
+    } else {
+        json!(n)
     }
 }
 
@@ -336,6 +347,56 @@ mod tests {
             let err = parse(text).unwrap_err();
             assert!(err.contains(expected), "{text}: {err}");
         }
+    }
+
+    /// parse(render(s)) == s for every scope parse accepts, over names and
+    /// keys chosen to look like syntax (`*`, empty, braces, quotes, non-UTF-8);
+    /// the fuzz target `scope_json` checks the same over arbitrary input.
+    #[test]
+    fn every_parsed_scope_round_trips_exactly() {
+        let names = [
+            "*",
+            "**",
+            " *",
+            "a",
+            "{\"name\":\"x\"}",
+            "\"",
+            "ünï",
+            "\u{0}",
+            "prefix",
+        ];
+        let mut selectors: Vec<(String, String)> = Vec::new();
+        for n in names {
+            let n = serde_json::to_string(n).unwrap();
+            selectors.push((format!("{{\"name\":{n}}}"), format!("{{\"name\":{n}}}")));
+            selectors.push((n.clone(), format!("{{\"prefix\":{n}}}")));
+        }
+        selectors.push(("\"*\"".into(), "\"*\"".into()));
+        let items = [
+            "\"*\"",
+            r#"{"key":"*"}"#,
+            r#"{"keyPrefix":"*"}"#,
+            r#"{"keyBase64":"/w=="}"#,
+            r#"{"keyPrefixBase64":"KiI="}"#,
+        ];
+        let mut checked = 0;
+        for (cache, topic) in &selectors {
+            for item in items {
+                let text = format!(
+                    r#"{{"permissions":[{{"role":"readonly","cache":{cache},"item":{item}}},{{"role":"publishonly","cache":{cache},"topic":{topic}}}]}}"#
+                );
+                let scope = parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+                let rendered = render(&scope).to_string();
+                assert_eq!(parse(&rendered).unwrap(), scope, "{text} -> {rendered}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 50);
+        // The widening that once happened: a cache and a topic named `*`.
+        let named = parse(r#"{"permissions":[{"role":"readonly","cache":{"name":"*"}},{"role":"subscribeonly","cache":"c","topic":{"name":"*"}}]}"#).unwrap();
+        let rendered = render(&named);
+        assert_eq!(rendered["permissions"][0]["cache"], json!({"name": "*"}));
+        assert_eq!(rendered["permissions"][1]["topic"], json!({"name": "*"}));
     }
 
     #[test]

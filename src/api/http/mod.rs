@@ -5,7 +5,7 @@
 //! become `{"code", "message"}` JSON in [`error_response`], the only place an
 //! HTTP status is chosen.
 
-mod request;
+pub mod request;
 mod topics;
 
 use std::time::{Duration, Instant};

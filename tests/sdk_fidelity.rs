@@ -147,6 +147,26 @@ async fn oversized_values_name_the_item_size_limit() {
         );
         assert!(status.message().contains("item size"), "{status:?}");
     }
+    // A batch over the message cap is over the request limit, not an item's.
+    // 84 values of 1000 bytes: each under the limit, together over the cap.
+    let items = (0..84)
+        .map(|i| SetRequest {
+            cache_key: format!("k{i}").into_bytes(),
+            cache_body: vec![7; 1000],
+            ttl_milliseconds: 60_000,
+        })
+        .collect();
+    let batch = momento_protos::cache_client::SetBatchRequest { items };
+    let status = c
+        .set_batch(call(batch, Some(&su), Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert_eq!(
+        status.metadata().get("err").map(|v| v.to_str().unwrap()),
+        Some("request_size_limit_exceeded")
+    );
+    assert!(status.message().contains("request limit"), "{status:?}");
 }
 
 /// A raw unary call (no generated client exists for Ping or unknown RPCs).

@@ -33,8 +33,9 @@ pub struct GrpcBody {
     inner: Incoming,
     budget: PollSemaphore,
     held: Option<OwnedSemaphorePermit>,
-    /// The RPC's message cap.
+    /// The RPC's message cap, and the limit SDKs are told it is.
     max_message: usize,
+    cap: Limit,
     /// The request names a `grpc-encoding`, so a compressed flag is tonic's
     /// to accept or refuse (UNIMPLEMENTED: no compression is enabled).
     encoded: bool,
@@ -48,12 +49,18 @@ pub struct GrpcBody {
 }
 
 impl GrpcBody {
-    pub fn new(inner: Incoming, budget: Arc<Semaphore>, max_message: usize, encoded: bool) -> Self {
+    pub fn new(
+        inner: Incoming,
+        budget: Arc<Semaphore>,
+        (max_message, cap): (usize, Limit),
+        encoded: bool,
+    ) -> Self {
         GrpcBody {
             inner,
             budget: PollSemaphore::new(budget),
             held: None,
             max_message,
+            cap,
             encoded,
             prefix: [0; PREFIX],
             prefix_len: 0,
@@ -99,14 +106,15 @@ impl GrpcBody {
             let [_, a, b, c, d] = self.prefix;
             let len = u32::from_be_bytes([a, b, c, d]);
             if len as usize > self.max_message {
+                let what = match self.cap {
+                    Limit::RequestSize => "the request is over the request limit",
+                    _ => "the item size is over the limit",
+                };
                 return Err(ApiError {
-                    limit: Some(Limit::ItemSize),
+                    limit: Some(self.cap),
                     ..ApiError::new(
                         ErrorCode::LimitExceededError,
-                        format!(
-                            "the request's item size is larger than the limit of {} bytes",
-                            self.max_message
-                        ),
+                        format!("{what} of {} bytes", self.max_message),
                     )
                 });
             }

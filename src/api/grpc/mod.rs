@@ -33,7 +33,7 @@ use body::GrpcBody;
 
 use super::ResponseBody;
 use crate::app::App;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ErrorCode, Limit};
 use crate::operation::OperationKind;
 use crate::token::{AuthError, Verified};
 
@@ -114,16 +114,20 @@ impl Grpc {
         let Some(kind) = kind else {
             return refused(app, None, &unserved(), started);
         };
-        let max_message = if kind.credential_in_body() {
-            MINT_MESSAGE_MAX
-        } else {
-            self.max_message
+        // What an oversized message is called: for batches the request as a
+        // whole, for the rest its item (SPEC 4's `err` values).
+        let cap = match kind {
+            _ if kind.credential_in_body() => (MINT_MESSAGE_MAX, Limit::RequestSize),
+            OperationKind::GetBatch | OperationKind::SetBatch | OperationKind::KeysExist => {
+                (self.max_message, Limit::RequestSize)
+            }
+            _ => (self.max_message, Limit::ItemSize),
         };
         let encoded = parts.headers.contains_key("grpc-encoding");
         if let Some(verified) = verified {
             parts.extensions.insert(Caller(verified));
         }
-        let body = GrpcBody::new(body, Arc::clone(budget), max_message, encoded);
+        let body = GrpcBody::new(body, Arc::clone(budget), cap, encoded);
         let req = Request::from_parts(parts, body);
         let route = kind.route();
         let call = async {

@@ -18,6 +18,10 @@ pub struct App {
     pub metrics: Metrics,
     /// Outstanding API-key refresh tokens.
     pub refresh_tokens: RefreshTokens,
+    /// The browser origins allowed (CORS).
+    pub cors: crate::api::cors::Cors,
+    /// Whether `/demo` is served (`serve --dev`).
+    pub demo: bool,
     draining: watch::Sender<bool>,
 }
 
@@ -45,6 +49,8 @@ impl App {
             backend,
             metrics,
             refresh_tokens: RefreshTokens::new(100_000),
+            cors: crate::api::cors::Cors::new(&config.cors_origins),
+            demo: config.demo,
             draining: watch::channel(false).0,
         }))
     }

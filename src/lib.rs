@@ -39,6 +39,7 @@ pub mod backend;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod metrics;
 pub mod operation;
@@ -46,6 +47,7 @@ pub mod scope;
 pub mod serve;
 pub mod server;
 pub mod token;
+pub mod vending;
 
 pub use error::{Coded, ErrorCode};
 pub use operation::{Operation, OperationKind};

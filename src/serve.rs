@@ -109,6 +109,8 @@ pub fn dev_config(
         backend: Default::default(),
         redis,
         caches: vec![DEV_CACHE.into()],
+        cors_origins: Vec::new(),
+        demo: true,
     };
     let request = MintRequest {
         scope: &json::superuser(),

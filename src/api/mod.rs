@@ -5,6 +5,7 @@
 /// representable).
 pub const MAX_TTL_SECONDS: u64 = 10 * 365 * 24 * 3600;
 
+pub mod cors;
 pub mod grpc;
 pub mod http;
 
@@ -22,6 +23,11 @@ use hyper::body::Incoming;
 use tokio::sync::Semaphore;
 
 use crate::app::App;
+
+/// The peer address of the connection a request came on (in its extensions),
+/// for limits per client address.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub std::net::SocketAddr);
 
 /// Errors a response body can end with (a gRPC stream's status, for one).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -75,10 +81,19 @@ pub async fn handle(
     budget: &Arc<Semaphore>,
     req: Request<Incoming>,
 ) -> Response<ResponseBody> {
-    if is_grpc(&req) {
-        return grpc.handle(app, budget, req).await;
+    let origin = app.cors.allowed(req.headers());
+    if cors::is_preflight(req.method(), req.headers()) {
+        return app.cors.preflight(req.headers()).map(ResponseBody::Http);
     }
-    http::handle(app, req).await.map(ResponseBody::Http)
+    let mut response = if is_grpc(&req) {
+        grpc.handle(app, budget, req).await
+    } else {
+        http::handle(app, req).await.map(ResponseBody::Http)
+    };
+    if let Some(origin) = origin {
+        cors::decorate(response.headers_mut(), origin);
+    }
+    response
 }
 
 fn is_grpc(req: &Request<Incoming>) -> bool {

@@ -24,7 +24,7 @@ use std::time::Duration;
 use crate::backend::memory::MemoryLimits;
 pub use crate::backend::redis::RedisConfig;
 use crate::token::{AuthPolicy, KeyRing};
-use validate::{DAY, HOUR, address, auth_policy, cache_names, duration, key_ring};
+use validate::{DAY, HOUR, address, auth_policy, cache_names, cors_origins, duration, key_ring};
 
 /// A validated configuration.
 #[derive(Debug)]
@@ -43,6 +43,10 @@ pub struct Config {
     /// `Some`: the Redis backend (`[backend] kind = "redis"`); `None`: memory.
     pub redis: Option<RedisConfig>,
     pub caches: Vec<String>,
+    /// Browser origins allowed to call the gateway (CORS); `*` is any.
+    pub cors_origins: Vec<String>,
+    /// Serve the demo page at `/demo` (`serve --dev` only).
+    pub demo: bool,
 }
 
 /// Limits of the listener and of every request.
@@ -166,6 +170,7 @@ impl Config {
         let keys = key_ring(&raw.keys, base, &mut errors);
         let auth = auth_policy(&raw.auth, &mut errors);
         let caches = cache_names(&raw.caches, &mut errors);
+        cors_origins(&raw.server.cors_origins, &mut errors);
         match (listen, admin_listen, server, backend, keys, auth) {
             (
                 Some(listen),
@@ -185,6 +190,8 @@ impl Config {
                 backend,
                 redis,
                 caches,
+                cors_origins: raw.server.cors_origins,
+                demo: false,
             }),
             _ => Err(ConfigErrors(errors)),
         }

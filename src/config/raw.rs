@@ -39,6 +39,7 @@ pub(super) struct RawServer {
     pub(super) long_poll_timeout: String,
     pub(super) shutdown_grace: String,
     pub(super) idle_timeout: String,
+    pub(super) cors_origins: Vec<String>,
 }
 
 impl Default for RawServer {
@@ -56,6 +57,7 @@ impl Default for RawServer {
             long_poll_timeout: "25s".into(),
             shutdown_grace: "10s".into(),
             idle_timeout: "2m".into(),
+            cors_origins: Vec::new(),
         }
     }
 }

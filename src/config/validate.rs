@@ -239,3 +239,23 @@ pub(super) fn cache_names(raw: &[RawCache], errors: &mut Vec<String>) -> Vec<Str
     }
     names
 }
+
+/// `server.cors_origins`: `*`, or origins as browsers send them
+/// (`scheme://host[:port]`, no path, no trailing slash).
+pub(super) fn cors_origins(origins: &[String], errors: &mut Vec<String>) {
+    for origin in origins {
+        if origin == "*" {
+            continue;
+        }
+        let well_formed = origin.split_once("://").is_some_and(|(scheme, rest)| {
+            matches!(scheme, "http" | "https")
+                && !rest.is_empty()
+                && !rest.contains(['/', '?', '#', ' '])
+        }) && http::HeaderValue::from_str(origin).is_ok();
+        if !well_formed {
+            errors.push(format!(
+                "server.cors_origins: `{origin}` is not an origin like https://app.example.com or \"*\""
+            ));
+        }
+    }
+}

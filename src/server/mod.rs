@@ -53,7 +53,7 @@ pub async fn run(
             () = &mut shutdown => break,
         };
         let Ok(slot) = slot else { break };
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
@@ -83,7 +83,7 @@ pub async fn run(
                         stream.peek(&mut first),
                     );
                     if matches!(peeked.await, Ok(Ok(n)) if n > 0) {
-                        serve_connection(stream, app, grpc, &builder, watcher).await;
+                        serve_connection(stream, peer, app, grpc, &builder, watcher).await;
                     }
                 }
                 Some(acceptor) => {
@@ -92,7 +92,7 @@ pub async fn run(
                         acceptor.accept(stream),
                     );
                     if let Ok(Ok(stream)) = handshake.await {
-                        serve_connection(stream, app, grpc, &builder, watcher).await;
+                        serve_connection(stream, peer, app, grpc, &builder, watcher).await;
                     }
                 }
             }
@@ -134,6 +134,7 @@ fn builder(app: &App) -> auto::Builder<TokioExecutor> {
 /// gracefully: HTTP/2 GOAWAY, HTTP/1 closed between requests).
 async fn serve_connection<I>(
     io: I,
+    peer: std::net::SocketAddr,
     app: Arc<App>,
     grpc: crate::api::grpc::Grpc,
     builder: &auto::Builder<TokioExecutor>,
@@ -147,7 +148,8 @@ async fn serve_connection<I>(
     )));
     let service = service_fn({
         let (app, activity) = (Arc::clone(&app), Arc::clone(&activity));
-        move |req| {
+        move |mut req: http::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(crate::api::ClientAddr(peer));
             let (app, grpc, budget) = (Arc::clone(&app), grpc.clone(), Arc::clone(&budget));
             let busy = Activity::begin(&activity);
             async move {

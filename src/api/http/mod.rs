@@ -68,6 +68,16 @@ async fn dispatch(
     req: Request<Incoming>,
 ) -> (Option<OperationKind>, Result<Response<Body>, ApiError>) {
     let (parts, body) = req.into_parts();
+    // Routes outside the classification table: no credential operation.
+    match parts.uri.path() {
+        "/vend" => return (None, crate::vending::serve(app, &parts, body).await),
+        "/demo" => {
+            if let Some(page) = crate::demo::page(app, &parts) {
+                return (None, Ok(page));
+            }
+        }
+        _ => {}
+    }
     let (kind, route) = match route(&parts.method, parts.uri.path()) {
         Ok(routed) => routed,
         Err(e) => return (None, Err(e)),

@@ -85,7 +85,9 @@ pub async fn handle(
     if cors::is_preflight(req.method(), req.headers()) {
         return app.cors.preflight(req.headers()).map(ResponseBody::Http);
     }
-    let mut response = if is_grpc(&req) {
+    let mut response = if grpc::web::is_grpc_web(req.headers()) {
+        grpc::web::handle(grpc, app, budget, req).await
+    } else if is_grpc(&req) {
         grpc.handle(app, budget, req).await
     } else {
         http::handle(app, req).await.map(ResponseBody::Http)

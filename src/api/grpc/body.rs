@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::body::{Body, Frame, SizeHint};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::PollSemaphore;
 
@@ -29,8 +29,10 @@ use crate::error::{ApiError, ErrorCode, Limit};
 /// Length of a gRPC message prefix: a flag byte and a big-endian u32 length.
 const PREFIX: usize = 5;
 
-pub struct GrpcBody {
-    inner: Incoming,
+/// `B` is the body as it came (hyper's `Incoming`), or as gRPC-Web's
+/// translation yields it.
+pub struct GrpcBody<B> {
+    inner: B,
     budget: PollSemaphore,
     held: Option<OwnedSemaphorePermit>,
     /// The RPC's message cap, and the limit SDKs are told it is.
@@ -48,9 +50,9 @@ pub struct GrpcBody {
     waiting: Option<(Frame<Bytes>, u32)>,
 }
 
-impl GrpcBody {
+impl<B> GrpcBody<B> {
     pub fn new(
-        inner: Incoming,
+        inner: B,
         budget: Arc<Semaphore>,
         (max_message, cap): (usize, Limit),
         encoded: bool,
@@ -136,7 +138,11 @@ fn refuse(error: ApiError) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
     Poll::Ready(Some(Err(Box::new(error.grpc_status()))))
 }
 
-impl Body for GrpcBody {
+impl<B> Body for GrpcBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Display,
+{
     type Data = Bytes;
     type Error = BoxError;
 
@@ -170,7 +176,13 @@ impl Body for GrpcBody {
                     return refuse(ApiError::invalid("the request ends inside a message"));
                 }
                 None => return Poll::Ready(None),
-                Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
+                // A body that could not be read (bad gRPC-Web base64, a
+                // client that went away): the client's side.
+                Some(Err(e)) => {
+                    return refuse(ApiError::invalid(format!(
+                        "the request body could not be read: {e}"
+                    )));
+                }
                 Some(Ok(frame)) => frame,
             };
             let Some(data) = frame.data_ref() else {

@@ -13,6 +13,7 @@ mod mint;
 mod ping;
 mod pubsub;
 mod scs;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,7 +21,6 @@ use std::time::Instant;
 
 use http::{HeaderValue, Request, Response, header};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use momento_protos::auth::auth_server::AuthServer;
 use momento_protos::cache_client::pubsub::pubsub_server::PubsubServer;
 use momento_protos::cache_client::scs_server::ScsServer;
@@ -95,12 +95,16 @@ impl Grpc {
     /// RPCs carry their credential in a small, capped body instead). The body
     /// then reaches the service through [`GrpcBody`]'s framing checks and the
     /// connection's budget.
-    pub async fn handle(
+    pub async fn handle<B>(
         &self,
         app: &App,
         budget: &Arc<Semaphore>,
-        req: Request<Incoming>,
-    ) -> Response<ResponseBody> {
+        req: Request<B>,
+    ) -> Response<ResponseBody>
+    where
+        B: hyper::body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
+        B::Error: std::fmt::Display,
+    {
         let started = Instant::now();
         let kind = OperationKind::from_grpc_path(req.uri().path());
         let (mut parts, body) = req.into_parts();

@@ -31,7 +31,11 @@ impl UnaryService<PingRequest> for Pong {
 }
 
 /// Answers a Ping whose caller [`super::Grpc::handle`] has verified.
-pub(super) async fn serve(app: &App, request: Request<GrpcBody>) -> Response<Body> {
+pub(super) async fn serve<B>(app: &App, request: Request<GrpcBody<B>>) -> Response<Body>
+where
+    B: hyper::body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
+    B::Error: std::fmt::Display,
+{
     let started = std::time::Instant::now();
     let response = Grpc::new(ProstCodec::default()).unary(Pong, request).await;
     app.metrics

@@ -7,8 +7,12 @@ use tokio::sync::watch;
 
 use crate::backend::Backend;
 use crate::config::{Config, ServerLimits};
+use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::token::{Authenticator, RefreshTokens, RevocationList};
+use crate::token::{
+    Authenticator, CredentialKind, RefreshRefusal, RefreshTokens, Revocation, RevocationList,
+    Verified, refresh, unix_now,
+};
 
 pub struct App {
     pub endpoint: String,
@@ -22,6 +26,8 @@ pub struct App {
     pub cors: crate::api::cors::Cors,
     /// Whether `/demo` is served (`serve --dev`).
     pub demo: bool,
+    /// The token vending endpoint (`[vending]`); `None`: `/vend` is 404.
+    pub vending: Option<crate::vending::Vending>,
     draining: watch::Sender<bool>,
 }
 
@@ -35,6 +41,11 @@ impl App {
             config.auth,
             Arc::new(RevocationList::default()),
         );
+        // Built within the runtime (as the backend): an OIDC verifier starts
+        // its JWKS refresh task here.
+        let vending = config
+            .vending
+            .map(|v| crate::vending::Vending::new(v, auth.policy()));
         let metrics = Metrics::new();
         let backend = Backend::new(
             config.backend,
@@ -42,6 +53,9 @@ impl App {
             &config.caches,
             metrics.backend(),
         )?;
+        if let Backend::Redis(redis) = &backend {
+            redis.follow_revocations(Arc::clone(auth.revocations_handle()));
+        }
         Ok(Arc::new(App {
             endpoint: config.endpoint,
             limits: config.server,
@@ -51,6 +65,7 @@ impl App {
             refresh_tokens: RefreshTokens::new(100_000),
             cors: crate::api::cors::Cors::new(&config.cors_origins),
             demo: config.demo,
+            vending,
             draining: watch::channel(false).0,
         }))
     }
@@ -67,6 +82,78 @@ impl App {
     /// Starts draining: readiness turns false and long-lived requests are told.
     pub fn drain(&self) {
         self.draining.send_replace(true);
+    }
+
+    /// Revokes (SPEC 12). On the Redis backend the entry is stored in Redis
+    /// first, so every replica applies it and it survives restarts; then it
+    /// applies here at once. `until` gets the clock leeway, as at verification.
+    pub async fn revoke(&self, mut revocation: Revocation) -> Result<(), ApiError> {
+        let leeway = self.auth.policy().leeway_secs;
+        revocation.until = revocation.until.map(|u| u.saturating_add(leeway));
+        if let Backend::Redis(redis) = &self.backend {
+            redis.store_revocation(&revocation).await?;
+        }
+        let result = self.auth.revocations().insert(&revocation, unix_now());
+        self.metrics
+            .revocations(self.auth.revocations().len(), result.is_err());
+        result.map_err(|full| ApiError {
+            limit: Some(crate::error::Limit::Operations),
+            http_status: Some(503),
+            ..ApiError::new(crate::ErrorCode::LimitExceededError, full.to_string())
+        })
+    }
+
+    /// Issues a refresh token for a freshly minted API key: in Redis on the
+    /// Redis backend (any replica redeems it), else in this process.
+    pub async fn issue_refresh_token(
+        &self,
+        api_jti: &str,
+        expires_at: Option<u64>,
+    ) -> Result<String, ApiError> {
+        let now = unix_now();
+        let too_many = || {
+            ApiError::new(
+                crate::ErrorCode::LimitExceededError,
+                "too many outstanding refresh tokens",
+            )
+        };
+        match &self.backend {
+            Backend::Redis(redis) => {
+                let (token, digest) = refresh::new_token().ok_or_else(too_many)?;
+                let until = refresh::redeemable_until(expires_at, now);
+                redis.store_refresh_token(&digest, api_jti, until).await?;
+                Ok(token)
+            }
+            Backend::Memory(_) => self
+                .refresh_tokens
+                .issue(api_jti, expires_at, now)
+                .ok_or_else(too_many),
+        }
+    }
+
+    /// The refresh rule: `caller` must be an API key and `token` a live
+    /// refresh token issued for it; it works once, at any replica.
+    pub async fn redeem_refresh_token(
+        &self,
+        token: &str,
+        caller: &Verified,
+    ) -> Result<Result<(), RefreshRefusal>, ApiError> {
+        match &self.backend {
+            Backend::Redis(redis) => {
+                if caller.kind != CredentialKind::ApiKey {
+                    return Ok(Err(RefreshRefusal::NotAnApiKey));
+                }
+                let redeemed = redis
+                    .redeem_refresh_token(&refresh::digest(token), &caller.jti)
+                    .await?;
+                Ok(if redeemed {
+                    Ok(())
+                } else {
+                    Err(RefreshRefusal::BadToken)
+                })
+            }
+            Backend::Memory(_) => Ok(self.refresh_tokens.redeem_for(token, caller, unix_now())),
+        }
     }
 
     /// Resolves when draining starts.

@@ -259,3 +259,41 @@ impl Coded for MintError {
         }
     }
 }
+
+impl Coded for crate::vending::VendError {
+    fn code(&self) -> ErrorCode {
+        use crate::vending::VendError as V;
+        match self {
+            V::NotEnabled => ErrorCode::NotFoundError,
+            V::WrongMethod | V::BadRequest(_) => ErrorCode::InvalidArgumentError,
+            V::Unauthenticated { .. } => ErrorCode::AuthenticationError,
+            V::NoPolicy | V::Forbidden(_) => ErrorCode::PermissionError,
+            V::RateLimited(_) => ErrorCode::LimitExceededError,
+            V::Mint(e) => e.code(),
+        }
+    }
+}
+
+impl From<crate::vending::VendError> for ApiError {
+    fn from(e: crate::vending::VendError) -> Self {
+        use crate::vending::VendError as V;
+        let (http_status, denial_reason, limit) = match &e {
+            V::WrongMethod => (Some(405), None, None),
+            V::Unauthenticated { reason, .. } => (None, Some(*reason), None),
+            V::NoPolicy => (None, Some("no_vending_policy"), None),
+            V::Forbidden(_) => (None, Some("vending_policy_unusable"), None),
+            V::RateLimited(_) => (
+                Some(429),
+                Some("vend_rate_limited"),
+                Some(Limit::Operations),
+            ),
+            _ => (None, None, None),
+        };
+        ApiError {
+            http_status,
+            denial_reason,
+            limit,
+            ..Self::new(e.code(), e.to_string())
+        }
+    }
+}

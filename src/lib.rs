@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! accept:        TCP (+ TLS under a timeout), connection cap           server/
-//! front:         HTTP API, or gRPC by content-type, on one port         api/
+//! front:         HTTP API, gRPC or gRPC-Web by content-type, one port   api/ (+ CORS)
 //! classify:      request -> Operation {kind, cache, keys | topic}       operation.rs (pure)
 //! authenticate:  credential -> Verified {claims, CompiledScope}         token/ (moka cache; miss = verify)
 //! authorize:     (CompiledScope, Operation) -> Permit | Denial          scope/ (pure, allocation-free)
@@ -18,17 +18,26 @@
 //!   cache, revocation list, minting (SPEC 3.3, 7).
 //! - [`scope`]: scope compilation and the one authorizer (SPEC 3).
 //! - [`api`]: the fronts: [`api::grpc`] serves momento-protos' tonic services
-//!   (Scs, Pubsub, Token, Auth, ScsControl); [`api::http`] is Momento's HTTP API
-//!   (SPEC 5).
+//!   (Scs, Pubsub, Token, Auth, ScsControl, and Ping), authenticating on the
+//!   request head and checking the body's framing against a per-connection
+//!   budget; [`api::grpc::web`] puts gRPC-Web in front of the same dispatch;
+//!   [`api::http`] is Momento's HTTP API (SPEC 5); [`api::cors`] the CORS of all.
+//! - [`vending`]: the token vending endpoint `/vend` (SPEC 8: open, basic,
+//!   OIDC identities, per-group scope templates, rate limits); [`demo`]: the
+//!   chat page `serve --dev` serves at `/demo`.
 //! - [`backend`]: `CacheBackend` / `TopicBackend` traits taking a `Permit`;
 //!   [`backend::memory`] is the embedded store with topics (SPEC 6);
 //!   [`backend::redis`] keeps items, the cache registry and topics (Streams) in
-//!   Redis, one node or a cluster, shared by replicas.
-//! - [`server`]: listener, TLS, limits, graceful shutdown; [`admin`]: `/metrics`,
-//!   `/livez`, `/readyz`; [`metrics`]: the typed Prometheus registry.
+//!   Redis, one node or a cluster, shared by replicas (with revocations and
+//!   refresh tokens).
+//! - [`server`]: listener, TLS, limits (idle connections, request bytes per
+//!   connection), graceful shutdown; [`admin`]: `/metrics`, `/livez`,
+//!   `/readyz`, the revocation API; [`metrics`]: the typed Prometheus registry.
 //! - [`app`]: the per-process state every request shares.
+//! - [`reload`]: key rotation without a restart (SIGHUP, polled files).
 //! - [`config`]: `config.toml` (+ `SCOPEGATE_*` overrides) -> validated [`config::Config`].
-//! - [`cli`] and [`serve`]: `serve`, `keygen`, `token mint`, `token inspect`, `check-config`.
+//! - [`cli`] and [`serve`]: `serve`, `keygen`, `token mint`, `token inspect`,
+//!   `token revoke`, `check-config`, `vending hash-password`.
 //! - [`clock`]: deadlines that saturate instead of overflowing.
 //! - [`error`]: failure -> client-visible error code and HTTP status (SPEC 4).
 
@@ -43,6 +52,7 @@ pub mod demo;
 pub mod error;
 pub mod metrics;
 pub mod operation;
+pub mod reload;
 pub mod scope;
 pub mod serve;
 pub mod server;

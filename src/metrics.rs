@@ -24,6 +24,9 @@ pub struct Metrics {
     verification_cache_misses: IntCounter,
     open_connections: IntGauge,
     open_subscriptions: IntGauge,
+    revocations: IntGauge,
+    revocations_refused: IntCounter,
+    key_reloads: IntCounterVec,
     backend: BackendMetrics,
 }
 
@@ -169,6 +172,21 @@ impl Metrics {
             .expect("static metric definition (invariant)");
         let subscriptions = IntGauge::new("open_subscriptions", "Open topic subscriptions.")
             .expect("static metric definition (invariant)");
+        let key_reloads = IntCounterVec::new(
+            Opts::new(
+                "key_reloads_total",
+                "Key ring reloads: replaced, or refused (the old ring stayed).",
+            ),
+            &["result"],
+        )
+        .expect("static metric definition (invariant)");
+        let revocations = IntGauge::new("revocations", "Live revocation-list entries.")
+            .expect("static metric definition (invariant)");
+        let revocations_refused = IntCounter::new(
+            "revocations_refused_total",
+            "Revocations refused because the list was full.",
+        )
+        .expect("static metric definition (invariant)");
         let backend_latency = HistogramVec::new(
             HistogramOpts::new(
                 "backend_command_duration_seconds",
@@ -226,6 +244,9 @@ impl Metrics {
             Box::new(misses.clone()),
             Box::new(connections.clone()),
             Box::new(subscriptions.clone()),
+            Box::new(revocations.clone()),
+            Box::new(revocations_refused.clone()),
+            Box::new(key_reloads.clone()),
             Box::new(backend.latency.clone()),
             Box::new(backend.errors.clone()),
             Box::new(backend.up.clone()),
@@ -245,7 +266,25 @@ impl Metrics {
             verification_cache_misses: misses,
             open_connections: connections,
             open_subscriptions: subscriptions,
+            revocations,
+            revocations_refused,
+            key_reloads,
             backend,
+        }
+    }
+
+    /// A key ring reload that replaced the ring, or was refused.
+    pub fn key_reload(&self, replaced: bool) {
+        let result = if replaced { "replaced" } else { "refused" };
+        self.key_reloads.with_label_values(&[result]).inc();
+    }
+
+    /// The revocation list's size after a revocation, and whether it was refused.
+    pub fn revocations(&self, live: usize, refused: bool) {
+        self.revocations
+            .set(i64::try_from(live).unwrap_or(i64::MAX));
+        if refused {
+            self.revocations_refused.inc();
         }
     }
 

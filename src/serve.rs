@@ -18,6 +18,8 @@ pub const DEV_CACHE: &str = "default-cache";
 /// Runs the gateway; returns when it has shut down.
 pub fn serve(config: Option<&Path>, dev: bool) -> Result<(), String> {
     init_logging();
+    // The file the key ring is reloaded from (SIGHUP, changed files).
+    let reload_from = config.filter(|_| !dev).map(Path::to_path_buf);
     let (config, dev_credential) = if dev {
         let (config, credential) = dev_config(std::env::vars())?;
         (config, Some(credential))
@@ -47,6 +49,9 @@ pub fn serve(config: Option<&Path>, dev: bool) -> Result<(), String> {
             print_dev_banner(&credential, main_addr, backend);
         }
         let app = App::new(config)?;
+        if let Some(path) = reload_from {
+            tokio::spawn(crate::reload::watch(std::sync::Arc::clone(&app), path));
+        }
         tracing::info!(%main_addr, %admin_addr, "serving");
         crate::server::run(app, listener, admin, tls, shutdown).await;
         tracing::info!("stopped");
@@ -111,6 +116,7 @@ pub fn dev_config(
         caches: vec![DEV_CACHE.into()],
         cors_origins: Vec::new(),
         demo: true,
+        vending: Some(dev_vending()?),
     };
     let request = MintRequest {
         scope: &json::superuser(),
@@ -129,6 +135,20 @@ pub fn dev_config(
     )
     .map_err(|e| e.to_string())?;
     Ok((config, minted.envelope))
+}
+
+/// Open token vending for the demo page: anyone gets a 15-minute token for
+/// `default-cache` and its `chat-` topics.
+fn dev_vending() -> Result<crate::vending::VendingConfig, String> {
+    use crate::vending::{ANONYMOUS, VendAuth, VendingConfig, policy::Policy};
+    let scope = format!(
+        r#"{{"permissions":[{{"role":"readwrite","cache":"{DEV_CACHE}"}},
+            {{"role":"publishsubscribe","cache":"{DEV_CACHE}","topic":{{"prefix":"chat-"}}}}]}}"#
+    );
+    let limits = AuthPolicy::default().scope;
+    let policy = Policy::new(ANONYMOUS, &scope, 15 * 60, &limits)
+        .map_err(|e| format!("the dev vending policy: {e}"))?;
+    Ok(VendingConfig::new(VendAuth::Open, vec![policy]))
 }
 
 fn print_dev_banner(credential: &str, addr: SocketAddr, backend: &str) {

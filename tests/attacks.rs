@@ -437,7 +437,9 @@ fn revoked_credentials_are_refused_by_each_claim() {
         let minted = f.mint(RW_C, CredentialKind::Disposable, Some(HOUR));
         assert!(f.auth.authenticate_at(&minted.envelope, NOW).is_ok());
         let value = value.unwrap_or(&minted.jti);
-        f.revocations.revoke(by, value, NOW, Some(NOW + HOUR));
+        f.revocations
+            .revoke(by, value, NOW, Some(NOW + HOUR))
+            .unwrap();
         // Also on the verification-cache hit path.
         let err = f
             .auth

@@ -94,12 +94,16 @@ async fn credentials_that_do_not_verify_are_401() {
     );
     let revoked = scoped(&s, "readwrite", CACHE, "");
     let jti = scopegate::token::inspect(&revoked).unwrap().jti;
-    s.app.auth.revocations().revoke(
-        scopegate::token::RevokeBy::Jti,
-        &jti,
-        scopegate::token::unix_now(),
-        None,
-    );
+    s.app
+        .auth
+        .revocations()
+        .revoke(
+            scopegate::token::RevokeBy::Jti,
+            &jti,
+            scopegate::token::unix_now(),
+            None,
+        )
+        .unwrap();
     assert_eq!(
         s.get(&item("k"), Some(&expiring)).await.status,
         404,
@@ -497,12 +501,16 @@ async fn a_long_poll_ends_when_its_credential_expires_or_is_revoked() {
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(s.app.metrics.open_subscriptions(), 1);
-    s.app.auth.revocations().revoke(
-        scopegate::token::RevokeBy::Subject,
-        "tester",
-        scopegate::token::unix_now(),
-        None,
-    );
+    s.app
+        .auth
+        .revocations()
+        .revoke(
+            scopegate::token::RevokeBy::Subject,
+            "tester",
+            scopegate::token::unix_now(),
+            None,
+        )
+        .unwrap();
     let reply = tokio::time::timeout(Duration::from_secs(3), poll)
         .await
         .expect("ends within a second")

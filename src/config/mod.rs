@@ -15,6 +15,7 @@
 
 mod raw;
 mod validate;
+mod vending;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -47,6 +48,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Serve the demo page at `/demo` (`serve --dev` only).
     pub demo: bool,
+    /// `[vending]`: the token vending endpoint (SPEC 8); `None`: no `/vend`.
+    pub vending: Option<crate::vending::VendingConfig>,
 }
 
 /// Limits of the listener and of every request.
@@ -171,6 +174,10 @@ impl Config {
         let auth = auth_policy(&raw.auth, &mut errors);
         let caches = cache_names(&raw.caches, &mut errors);
         cors_origins(&raw.server.cors_origins, &mut errors);
+        let vending = raw.vending.as_ref().and_then(|v| {
+            let origins = &raw.server.cors_origins;
+            vending::vending(v, auth.as_ref(), origins, base, &mut errors)
+        });
         match (listen, admin_listen, server, backend, keys, auth) {
             (
                 Some(listen),
@@ -192,6 +199,7 @@ impl Config {
                 caches,
                 cors_origins: raw.server.cors_origins,
                 demo: false,
+                vending,
             }),
             _ => Err(ConfigErrors(errors)),
         }

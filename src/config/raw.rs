@@ -22,6 +22,8 @@ pub(super) struct Raw {
     pub(super) backend: RawBackend,
     #[serde(default)]
     pub(super) caches: Vec<RawCache>,
+    /// The token vending endpoint (SPEC 8); absent: `/vend` does not exist.
+    pub(super) vending: Option<RawVending>,
 }
 
 #[derive(Deserialize)]
@@ -166,4 +168,61 @@ impl Default for RawBackend {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawCache {
     pub(super) name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawVending {
+    pub(super) auth: Option<String>,
+    pub(super) allow_open: bool,
+    pub(super) vends_per_minute_per_identity: u32,
+    pub(super) vends_per_minute_per_address: u32,
+    // auth = "basic"
+    pub(super) users_file: Option<PathBuf>,
+    // auth = "oidc"
+    pub(super) issuer: Option<String>,
+    pub(super) audience: Option<String>,
+    pub(super) jwks_url: Option<String>,
+    pub(super) jwks_file: Option<PathBuf>,
+    pub(super) jwks_refresh: String,
+    pub(super) jwks_min_refresh: String,
+    pub(super) jwks_timeout: String,
+    pub(super) jwks_max_bytes: usize,
+    pub(super) groups_claim: String,
+    pub(super) policies: Vec<RawPolicy>,
+}
+
+impl Default for RawVending {
+    fn default() -> Self {
+        RawVending {
+            auth: None,
+            allow_open: false,
+            vends_per_minute_per_identity: 30,
+            vends_per_minute_per_address: 60,
+            users_file: None,
+            issuer: None,
+            audience: None,
+            jwks_url: None,
+            jwks_file: None,
+            jwks_refresh: "5m".into(),
+            jwks_min_refresh: "30s".into(),
+            jwks_timeout: "5s".into(),
+            jwks_max_bytes: 1024 * 1024,
+            groups_claim: "groups".into(),
+            policies: Vec::new(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPolicy {
+    pub(super) group: String,
+    pub(super) scope: String,
+    #[serde(default = "default_policy_ttl")]
+    pub(super) ttl: String,
+}
+
+fn default_policy_ttl() -> String {
+    "15m".into()
 }

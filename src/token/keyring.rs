@@ -13,7 +13,7 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, 
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{EncodingKey, Header};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 /// The smallest HS256 secret accepted: 256 bits, as RFC 7518 3.2 requires.
 pub const MIN_HS256_SECRET_BYTES: usize = 32;
@@ -75,6 +75,9 @@ pub struct RingKey {
     alg: Algorithm,
     verifier: Verifier,
     signer: Option<EncodingKey>,
+    /// SHA-256 of the key material it was made from: tells a changed key
+    /// apart (rotation) without keeping the material itself around.
+    digest: [u8; 32],
 }
 
 impl fmt::Debug for RingKey {
@@ -101,6 +104,7 @@ impl RingKey {
             alg: Algorithm::HS256,
             verifier: Verifier::Hs256(mac),
             signer: Some(EncodingKey::from_secret(secret)),
+            digest: Sha256::digest(secret).into(),
         })
     }
 
@@ -132,11 +136,18 @@ impl RingKey {
             ),
             _ => None,
         };
+        let mut digest = Sha256::new();
+        digest.update(verifying.as_bytes());
+        digest.update([u8::from(signer.is_some())]);
+        if let Some(pem) = private_pem.filter(|_| signer.is_some()) {
+            digest.update(pem.as_bytes());
+        }
         Ok(RingKey {
             kid: kid.to_owned(),
             alg: Algorithm::EdDSA,
             verifier: Verifier::Ed25519(verifying),
             signer,
+            digest: digest.finalize().into(),
         })
     }
 
@@ -194,6 +205,24 @@ impl KeyRing {
             }
         };
         Ok(KeyRing { keys, signing })
+    }
+
+    /// A digest of the whole ring (kids, algorithms, key material, which key
+    /// signs): equal digests, the same ring.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        let mut digest = Sha256::new();
+        for key in &self.keys {
+            digest.update(key.kid.as_bytes());
+            digest.update([0, key.alg as u8]);
+            digest.update(key.digest);
+        }
+        digest.update(self.signing.map_or(u64::MAX, |i| i as u64).to_le_bytes());
+        digest.finalize().into()
+    }
+
+    /// The kids, in ring order (for logs: never key material).
+    pub fn kids(&self) -> Vec<&str> {
+        self.keys.iter().map(|k| k.kid.as_str()).collect()
     }
 
     /// The key for `kid`. A handful of keys: a linear scan is the fastest lookup.

@@ -4,7 +4,7 @@
 mod codec;
 mod keyring;
 mod mint;
-mod refresh;
+pub mod refresh;
 mod revocation;
 mod verify;
 
@@ -14,7 +14,7 @@ pub use keyring::{
 };
 pub use mint::{MintError, MintRequest, Minted, Origin, mint};
 pub use refresh::{RefreshRefusal, RefreshTokens};
-pub use revocation::{RevocationList, RevokeBy};
+pub use revocation::{ListFull, MAX_REVOCATIONS, Revocation, RevocationList, RevokeBy};
 pub use verify::{AuthError, AuthPolicy, Authenticator, CredentialKind, Verified, unix_now};
 
 use base64::Engine;

@@ -7,8 +7,9 @@
 //! and every token expires: with its API key, and at the latest
 //! `UNREDEEMED_LIFETIME` after it was issued (so tokens of never-expiring keys
 //! cannot fill the store for good); expired entries are dropped first when it
-//! is full. It lives in memory:
-//! refresh tokens do not survive a restart (the API keys do).
+//! is full. This store lives in memory (refresh tokens do not survive a
+//! restart); on the Redis backend `App` keeps them in Redis instead, with the
+//! same digests and rules, so any replica redeems them, once.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -57,16 +58,12 @@ impl RefreshTokens {
                 return None;
             }
         }
-        let mut secret = [0u8; 32];
-        getrandom::getrandom(&mut secret).ok()?;
-        let token = URL_SAFE_NO_PAD.encode(secret);
+        let (token, digest) = new_token()?;
         self.entries.insert(
-            digest(&token),
+            digest,
             Entry {
                 api_jti: api_jti.into(),
-                expires_at: expires_at
-                    .unwrap_or(u64::MAX)
-                    .min(now.saturating_add(UNREDEEMED_LIFETIME)),
+                expires_at: redeemable_until(expires_at, now),
             },
         );
         Some(token)
@@ -107,8 +104,25 @@ impl RefreshTokens {
     }
 }
 
-fn digest(token: &str) -> [u8; 32] {
+/// The stored form of a refresh token: its SHA-256 digest.
+pub fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
+}
+
+/// A fresh refresh token (256 random bits, base64url) and its digest.
+pub fn new_token() -> Option<(String, [u8; 32])> {
+    let mut secret = [0u8; 32];
+    getrandom::getrandom(&mut secret).ok()?;
+    let token = URL_SAFE_NO_PAD.encode(secret);
+    let digest = digest(&token);
+    Some((token, digest))
+}
+
+/// Until when a token for a key expiring at `expires_at` may be redeemed.
+pub fn redeemable_until(expires_at: Option<u64>, now: u64) -> u64 {
+    expires_at
+        .unwrap_or(u64::MAX)
+        .min(now.saturating_add(UNREDEEMED_LIFETIME))
 }
 
 #[cfg(test)]

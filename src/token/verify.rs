@@ -124,6 +124,8 @@ pub enum CredentialKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verified {
     pub kind: CredentialKind,
+    /// The key it was verified with: a stream whose key leaves the ring ends.
+    pub kid: Box<str>,
     pub subject: Box<str>,
     pub jti: Box<str>,
     /// The disposable token's `token_id`: the `publisher_id` of its messages.
@@ -136,7 +138,8 @@ pub struct Verified {
 
 /// Verifies credentials against a key ring, a revocation list and a policy.
 pub struct Authenticator {
-    ring: Arc<KeyRing>,
+    /// Replaced whole by a key rotation (`replace_ring`).
+    ring: std::sync::RwLock<Arc<KeyRing>>,
     policy: AuthPolicy,
     revocations: Arc<RevocationList>,
     cache: Cache<Box<str>, Arc<Verified>, ahash::RandomState>,
@@ -170,7 +173,7 @@ impl Authenticator {
             .expire_after(UntilExpiry(policy.cache_ttl))
             .build_with_hasher(ahash::RandomState::new());
         Authenticator {
-            ring,
+            ring: std::sync::RwLock::new(ring),
             policy,
             revocations,
             cache,
@@ -183,11 +186,26 @@ impl Authenticator {
         &self.policy
     }
 
-    pub fn ring(&self) -> &KeyRing {
-        &self.ring
+    /// The current key ring.
+    pub fn ring(&self) -> Arc<KeyRing> {
+        Arc::clone(&self.ring.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// A key rotation (SPEC 12): `ring` (validated whole by the caller)
+    /// replaces the current one. Every cached verification is dropped, so a
+    /// credential of a removed or changed key is verified afresh, and fails,
+    /// from now on; open streams re-check their key.
+    pub fn replace_ring(&self, ring: Arc<KeyRing>) {
+        *self.ring.write().unwrap_or_else(|e| e.into_inner()) = ring;
+        self.cache.invalidate_all();
     }
 
     pub fn revocations(&self) -> &RevocationList {
+        &self.revocations
+    }
+
+    /// The shared list itself (for the task that replicates revocations).
+    pub fn revocations_handle(&self) -> &Arc<RevocationList> {
         &self.revocations
     }
 
@@ -217,9 +235,14 @@ impl Authenticator {
     /// is the latest expiry of the credentials it targets (`None`: for good);
     /// the entry is kept `leeway` longer, as long as such a credential could
     /// still be accepted.
-    pub fn revoke(&self, by: super::RevokeBy, value: &str, until: Option<u64>) {
+    pub fn revoke(
+        &self,
+        by: super::RevokeBy,
+        value: &str,
+        until: Option<u64>,
+    ) -> Result<(), super::revocation::ListFull> {
         let until = until.map(|u| u.saturating_add(self.policy.leeway_secs));
-        self.revocations.revoke(by, value, unix_now(), until);
+        self.revocations.revoke(by, value, unix_now(), until)
     }
 
     /// Verification-cache hits and misses so far.
@@ -233,7 +256,11 @@ impl Authenticator {
     /// Whether a credential verified earlier is still live now (not expired, not
     /// revoked): long-lived requests call this to end with their credential.
     pub fn recheck(&self, verified: &Verified) -> Result<(), AuthError> {
-        self.check_live(verified, unix_now())
+        self.check_live(verified, unix_now())?;
+        if self.ring().key(&verified.kid).is_none() {
+            return Err(AuthError::UnknownKid);
+        }
+        Ok(())
     }
 
     /// Expiry and revocation: the checks that can change after verification.
@@ -266,7 +293,8 @@ impl Authenticator {
         let header = parsed.header()?;
         let claims = parsed.claims()?;
         // 3. Key: kid selects the key, which fixes the algorithm.
-        let key = header.kid.as_deref().and_then(|kid| self.ring.key(kid));
+        let ring = self.ring();
+        let key = header.kid.as_deref().and_then(|kid| ring.key(kid));
         let key = key.ok_or(AuthError::UnknownKid)?;
         if header.alg != key.alg().as_str() {
             return Err(AuthError::AlgorithmMismatch);
@@ -335,6 +363,7 @@ impl Authenticator {
         }
         Ok(Verified {
             kind,
+            kid: key.kid().into(),
             subject: claims.sub.into(),
             jti: claims.jti.into(),
             token_id: claims.id.map(Into::into),

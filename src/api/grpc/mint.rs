@@ -51,7 +51,7 @@ impl MintFront {
         let ring = self.app.auth.ring();
         let policy = self.app.auth.policy();
         Ok(token::mint(
-            ring,
+            &ring,
             policy,
             &self.app.endpoint,
             request,
@@ -60,16 +60,10 @@ impl MintFront {
     }
 
     /// A refresh token for a freshly minted API key.
-    fn refresh_token(&self, minted: &Minted) -> Result<String, ApiError> {
+    async fn refresh_token(&self, minted: &Minted) -> Result<String, ApiError> {
         self.app
-            .refresh_tokens
-            .issue(&minted.jti, minted.expires_at, token::unix_now())
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::LimitExceededError,
-                    "too many outstanding refresh tokens",
-                )
-            })
+            .issue_refresh_token(&minted.jti, minted.expires_at)
+            .await
     }
 }
 
@@ -163,7 +157,7 @@ impl Auth for MintFront {
                 origin: Origin::Api,
             })?;
             Ok(GenerateApiTokenResponse {
-                refresh_token: self.refresh_token(&minted)?,
+                refresh_token: self.refresh_token(&minted).await?,
                 api_key: minted.jwt,
                 endpoint: self.app.endpoint.clone(),
                 valid_until: minted.expires_at.unwrap_or(0),
@@ -181,10 +175,10 @@ impl Auth for MintFront {
             let r = request.get_ref();
             let verified = self.caller(&r.api_key)?;
             verified.scope.authorize(&Operation::global(kind))?;
-            let redeemed =
-                self.app
-                    .refresh_tokens
-                    .redeem_for(&r.refresh_token, &verified, token::unix_now());
+            let redeemed = self
+                .app
+                .redeem_refresh_token(&r.refresh_token, &verified)
+                .await?;
             match redeemed {
                 Ok(()) => {}
                 Err(RefreshRefusal::NotAnApiKey) => {
@@ -213,7 +207,7 @@ impl Auth for MintFront {
                 origin: Origin::Refresh,
             })?;
             Ok(RefreshApiTokenResponse {
-                refresh_token: self.refresh_token(&minted)?,
+                refresh_token: self.refresh_token(&minted).await?,
                 api_key: minted.jwt,
                 endpoint: self.app.endpoint.clone(),
                 valid_until: minted.expires_at.unwrap_or(0),

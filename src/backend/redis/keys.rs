@@ -6,6 +6,7 @@
 //! <len(ns)>:<ns>:caches                                      hash: cache name -> <incarnation><generation>
 //! <len(ns)>:<ns>:d:<generation>:<len(cache)>:<cache>:<key>   an item
 //! <len(ns)>:<ns>:t:<incarnation>:<len(cache)>:<cache>:<topic> a topic (a stream)
+//! <len(ns)>:<ns>:revocations, <len(ns)>:<ns>:rt:<digest>     shared state (shared.rs)
 //! ```
 //!
 //! Lengths are decimal byte counts and a generation is 16 hex digits, so the
@@ -139,8 +140,15 @@ impl Namespace {
     }
 
     pub(super) fn registry(&self) -> Vec<u8> {
+        self.shared(b"caches")
+    }
+
+    /// A key of the namespace's own state: `caches`, `revocations`,
+    /// `rt:<digest>` (none of them starts with `d:` or `t:`, the item and
+    /// topic spaces).
+    pub(super) fn shared(&self, name: &[u8]) -> Vec<u8> {
         let mut key = self.prefix.clone();
-        key.extend_from_slice(b"caches");
+        key.extend_from_slice(name);
         key
     }
 

@@ -13,6 +13,7 @@ mod keys;
 mod link;
 mod registry;
 mod scripts;
+mod shared;
 mod topics;
 
 use std::sync::Arc;

@@ -1,4 +1,7 @@
-//! The admin listener: `/metrics` (Prometheus text), `/livez`, `/readyz`.
+//! The admin listener: `/metrics` (Prometheus text), `/livez`, `/readyz`, and
+//! the revocation API (`/v1/revocations`, superuser only).
+
+mod revocations;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -33,8 +36,15 @@ pub async fn run(app: Arc<App>, listener: TcpListener) {
         tokio::spawn(async move {
             let _slot = slot;
             let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                let response = respond(&app, req.uri().path());
-                async move { Ok::<_, Infallible>(response) }
+                let app = Arc::clone(&app);
+                async move {
+                    let response = if req.uri().path() == revocations::PATH {
+                        revocations::handle(&app, req).await
+                    } else {
+                        respond(&app, req.uri().path())
+                    };
+                    Ok::<_, Infallible>(response)
+                }
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())

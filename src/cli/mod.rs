@@ -1,4 +1,5 @@
-//! The command line: `keygen`, `token mint`, `token inspect`, `check-config`.
+//! The command line: `keygen`, `token mint`, `token inspect`, `token revoke`,
+//! `check-config`, `vending hash-password`.
 //!
 //! Output that scripts read goes to stdout and nothing else does; every error
 //! is one line on stderr with a non-zero exit: 2 usage, 64 bad config,
@@ -7,6 +8,8 @@
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+mod revoke;
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -65,6 +68,18 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// The token vending endpoint's tools.
+    Vending {
+        #[command(subcommand)]
+        command: VendingCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum VendingCommand {
+    /// Read a password from stdin and print its argon2id hash, for a line
+    /// `name:hash:group,group` of vending.users_file.
+    HashPassword,
 }
 
 #[derive(Subcommand, Debug)]
@@ -99,6 +114,9 @@ enum TokenCommand {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Revoke credentials through a gateway's revocation API (admin port),
+    /// with the superuser credential in $SCOPEGATE_CREDENTIAL.
+    Revoke(revoke::RevokeArgs),
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -151,9 +169,15 @@ where
             .map_err(|e| fail(exit::FAILURE, e)),
         Command::Keygen { alg } => keygen(alg),
         Command::CheckConfig { config } => load(&config).map(|_| "config is valid\n".to_owned()),
+        Command::Vending {
+            command: VendingCommand::HashPassword,
+        } => hash_password(),
         Command::Token {
             command: TokenCommand::Inspect { credential, config },
         } => inspect(&credential, config),
+        Command::Token {
+            command: TokenCommand::Revoke(args),
+        } => revoke::run(&args),
         Command::Token {
             command:
                 TokenCommand::Mint {
@@ -244,6 +268,23 @@ fn keygen(alg: AlgArg) -> Result<String, Failure> {
             public_pem,
         } => Ok(format!("{private_pem}{public_pem}")),
     }
+}
+
+/// The password is stdin up to the first line end (so `echo pw |` works);
+/// it is never echoed or logged.
+fn hash_password() -> Result<String, Failure> {
+    let mut text = String::new();
+    std::io::stdin()
+        .take(64 * 1024)
+        .read_to_string(&mut text)
+        .map_err(|e| fail(exit::FAILURE, format!("cannot read stdin: {e}")))?;
+    let password = text.lines().next().unwrap_or("");
+    if password.is_empty() {
+        return Err(fail(exit::DATA, "no password on stdin"));
+    }
+    let hash =
+        crate::vending::basic::hash_password(password).map_err(|e| fail(exit::FAILURE, e))?;
+    Ok(format!("{hash}\n"))
 }
 
 fn inspect(credential: &str, config: Option<PathBuf>) -> Result<String, Failure> {

@@ -2,8 +2,10 @@
 # The whole test suite: unit, integration (real binary, real sockets), the
 # benches in test mode (each runs once, so they are proven to work), and
 # Momento's Node.js and Python SDKs against the real gateway, on both
-# backends. Installs whatever the tests need that a fresh machine lacks
-# (redis-server with apt; the SDKs with npm ci and pip into target/, cached).
+# backends, and the deploy/ checks. Installs whatever the tests need that a
+# fresh machine lacks (redis-server and chromium with apt; the SDKs, esbuild,
+# playwright-core and kubernetes-validate with npm ci and pip into target/,
+# cached).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,9 +21,15 @@ cargo test --all-targets "$@"
 # The binary the SDK suites run (the integration tests built it already).
 cargo build --bin scopegate
 
-# Momento's Node.js and Python SDKs, each against its own gateways.
+# The Kubernetes manifests, offline: kustomize builds, schemas, the
+# ConfigMap's config through check-config, the Dockerfile's rules.
+deploy/check.sh
+
+# Momento's Node.js, Python and Web SDKs (the last in headless Chromium),
+# each against its own gateways.
 tests/sdk_node/run.sh memory
 tests/sdk_python/run.sh memory
+tests/browser/run.sh memory
 
 # The backend-parameterised suites again, on the Redis backend (a redis-server
 # per test binary, started by tests/support/redis.rs; the SDK suites start
@@ -29,3 +37,4 @@ tests/sdk_python/run.sh memory
 SCOPEGATE_TEST_BACKEND=redis cargo test --test http_api --test sdk --test grpc --test sdk_fidelity "$@"
 tests/sdk_node/run.sh redis
 tests/sdk_python/run.sh redis
+tests/browser/run.sh redis

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Momento's Web SDK (@gomomento/sdk-web, pinned in package-lock.json) in
+# Debian's chromium, driven by playwright-core, against scopegate: gRPC-Web,
+# CORS, /vend with basic auth, AuthClient minting, and the /demo page of
+# `serve --dev`.
+#
+#   tests/browser/run.sh memory|redis
+#
+# Installs the packages with `npm ci` into target/browser/ (only when the lock
+# changed), Debian's chromium with apt when /usr/bin/chromium is missing,
+# bundles src/page.js with esbuild into target/browser/dist/, starts a
+# redis-server for `redis`, and runs browser.test.js (which starts the
+# gateways, the static page server and chromium). Everything it starts is
+# stopped on every exit path. Expects target/debug/scopegate (override with
+# SCOPEGATE_BIN).
+set -euo pipefail
+
+backend="${1:-}"
+case "$backend" in
+  memory | redis) ;;
+  *)
+    echo "usage: $0 memory|redis" >&2
+    exit 2
+    ;;
+esac
+
+started=$SECONDS
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+export SCOPEGATE_BIN="${SCOPEGATE_BIN:-$repo/target/debug/scopegate}"
+if [[ ! -x "$SCOPEGATE_BIN" ]]; then
+  echo "scopegate binary not found at $SCOPEGATE_BIN (cargo build --bin scopegate, or set SCOPEGATE_BIN)" >&2
+  exit 1
+fi
+command -v node >/dev/null || { echo "node (v20 or newer) is required" >&2; exit 1; }
+command -v npm >/dev/null || { echo "npm is required" >&2; exit 1; }
+
+# --- install: npm ci into target/browser, skipped while the lock is unchanged
+cache_dir="$repo/target/browser"
+mkdir -p "$cache_dir"
+lock_hash="$(cat "$here/package.json" "$here/package-lock.json" | sha256sum | cut -d' ' -f1)"
+stamp="$cache_dir/.installed-$lock_hash"
+if [[ ! -f "$stamp" || ! -d "$cache_dir/node_modules/@gomomento/sdk-web" ]]; then
+  echo "installing the Web SDK, esbuild and playwright-core (npm ci) into $cache_dir"
+  rm -f "$cache_dir"/.installed-*
+  cp "$here/package.json" "$here/package-lock.json" "$cache_dir/"
+  (cd "$cache_dir" && timeout 300 npm ci --no-audit --no-fund --loglevel=error)
+  touch "$stamp"
+fi
+export NODE_PATH="$cache_dir/node_modules"
+
+# --- the browser: Debian's chromium (playwright's own builds are not fetched)
+export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+if [[ ! -x "$CHROMIUM" ]]; then
+  if [[ "$CHROMIUM" != /usr/bin/chromium ]]; then
+    echo "no browser at CHROMIUM=$CHROMIUM" >&2
+    exit 1
+  fi
+  echo "installing Debian's chromium (apt-get)"
+  timeout 120 apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq chromium >/dev/null
+fi
+
+# --- the page: src/page.js and the Web SDK in one browser bundle
+dist="$cache_dir/dist"
+rm -rf "$dist"
+mkdir -p "$dist"
+cp "$here/src/index.html" "$dist/"
+timeout 60 "$cache_dir/node_modules/.bin/esbuild" "$here/src/page.js" \
+  --bundle --format=iife --platform=browser --target=chrome120 \
+  --outfile="$dist/page.js" --log-level=warning
+export SCOPEGATE_BROWSER_DIST="$dist"
+
+# --- processes we start, stopped on every exit path
+redis_pid=""
+redis_dir=""
+test_pid=""
+cleanup() {
+  # `timeout` runs the suite in its own process group and passes a TERM on
+  # to all of it: node, the gateways, the static server and chromium.
+  if [[ -n "$test_pid" ]] && kill -0 "$test_pid" 2>/dev/null; then
+    kill -TERM "$test_pid" 2>/dev/null || true
+    wait "$test_pid" 2>/dev/null || true
+  fi
+  if [[ -n "$redis_pid" ]]; then
+    kill "$redis_pid" 2>/dev/null || true
+    wait "$redis_pid" 2>/dev/null || true
+  fi
+  if [[ -n "$redis_dir" ]]; then rm -rf "$redis_dir"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+export SCOPEGATE_TEST_BACKEND="$backend"
+if [[ "$backend" == redis ]]; then
+  command -v redis-server >/dev/null || {
+    echo "redis-server is required for the redis backend (apt-get install redis-server)" >&2
+    exit 1
+  }
+  redis_dir="$(mktemp -d)"
+  port="$(free_port)"
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$redis_dir" --logfile "$redis_dir/redis.log" &
+  redis_pid=$!
+  up=""
+  for _ in $(seq 1 50); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then up=1; break; fi
+    if ! kill -0 "$redis_pid" 2>/dev/null; then
+      echo "redis-server exited: $(cat "$redis_dir/redis.log")" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  [[ -n "$up" ]] || { echo "redis-server did not listen on $port within 5 s" >&2; exit 1; }
+  export SCOPEGATE_TEST_REDIS_URL="redis://127.0.0.1:$port"
+fi
+
+# --- the suite, bounded as a whole and per test
+cd "$here"
+status=0
+timeout --kill-after=10 150 node --test --test-concurrency=1 --test-timeout=120000 ./browser.test.js &
+test_pid=$!
+wait "$test_pid" || status=$?
+test_pid=""
+if [[ $status -eq 124 ]]; then echo "the browser suite did not finish within 150 s" >&2; fi
+echo "browser suite ($backend): exit $status after $((SECONDS - started)) s"
+exit "$status"

@@ -7,74 +7,13 @@
 
 mod support;
 
-use std::io::BufRead;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use scopegate::scope::json;
-use scopegate::token::{self, AuthPolicy, CredentialKind, KeyRing, MintRequest, Origin, RingKey};
+use support::kubelet::{Gateway, STABLE, lay_out, mint, swap};
 use support::server::send;
-
-const STABLE: &str = "a-stable-secret-of-at-least-32-bytes!!";
-const READER: &str = r#"{"permissions":[{"role":"readonly","cache":"default-cache"}]}"#;
-
-fn mint(kid: &str, secret: &str) -> String {
-    let ring = KeyRing::new(
-        vec![RingKey::hs256(kid, secret.as_bytes()).unwrap()],
-        Some(kid),
-    )
-    .unwrap();
-    let request = MintRequest {
-        scope: &json::parse(READER).unwrap(),
-        kind: CredentialKind::Disposable,
-        ttl_secs: Some(600),
-        token_id: None,
-        subject: "rotation-test",
-        origin: Origin::Api,
-    };
-    token::mint(
-        &ring,
-        &AuthPolicy::default(),
-        "localhost",
-        &request,
-        token::unix_now(),
-    )
-    .unwrap()
-    .envelope
-}
-
-/// Writes `secret` into a new timestamped dir and swaps `..data` to it
-/// atomically (a new symlink renamed over the old one).
-fn kubelet_swap(keys: &Path, version: &str, secret: &[u8]) {
-    let dir = keys.join(format!("..{version}"));
-    std::fs::create_dir(&dir).unwrap();
-    std::fs::write(dir.join("k1.secret"), secret).unwrap();
-    let tmp = keys.join("..data_tmp");
-    std::os::unix::fs::symlink(format!("..{version}"), &tmp).unwrap();
-    std::fs::rename(&tmp, keys.join("..data")).unwrap();
-}
-
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn signal(child: &Child, name: &str) {
-    let ok = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -{name}");
-}
 
 async fn status(addr: SocketAddr, credential: &str) -> u16 {
     send(
@@ -113,49 +52,9 @@ async fn metric(admin: SocketAddr, line: &str) -> u64 {
 async fn keys_rotate_by_symlink_swap_and_sighup_without_dropping_a_request() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");
-    std::fs::create_dir(&keys).unwrap();
-    kubelet_swap(
-        &keys,
-        "2026_12_01_a",
-        b"first-secret-of-at-least-32-bytes!!!",
-    );
-    std::os::unix::fs::symlink("..data/k1.secret", keys.join("k1.secret")).unwrap();
-    std::fs::write(dir.path().join("k0.secret"), STABLE).unwrap();
-    std::fs::write(
-        dir.path().join("config.toml"),
-        "[server]\nlisten = \"127.0.0.1:0\"\nshutdown_grace = \"3s\"\n\
-         [admin]\nlisten = \"127.0.0.1:0\"\n\
-         [[keys]]\nkid = \"k0\"\nalg = \"HS256\"\nsecret_file = \"k0.secret\"\nsigning = true\n\
-         [[keys]]\nkid = \"k1\"\nalg = \"HS256\"\nsecret_file = \"keys/k1.secret\"\n\
-         [[caches]]\nname = \"default-cache\"\n",
-    )
-    .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_scopegate"))
-        .args(["serve", "--config", "config.toml"])
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let first = std::io::BufReader::new(stdout)
-        .lines()
-        .next()
-        .unwrap()
-        .unwrap();
-    let process = Process(child);
-    let addr_after = |marker: &str| -> SocketAddr {
-        let rest = &first[first.find(marker).unwrap() + marker.len()..];
-        rest.split(|c: char| c.is_whitespace() || c == ',')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
-    let (addr, admin) = (
-        addr_after("listening on http://"),
-        addr_after("admin on http://"),
-    );
+    lay_out(dir.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let gateway = Gateway::start(dir.path(), &[]);
+    let (addr, admin) = (gateway.addr, gateway.admin);
     let stable = mint("k0", STABLE);
     let old = mint("k1", "first-secret-of-at-least-32-bytes!!!");
     assert_eq!(status(addr, &stable).await, 404, "a miss: valid");
@@ -186,7 +85,7 @@ async fn keys_rotate_by_symlink_swap_and_sighup_without_dropping_a_request() {
     };
 
     // Half-written: a secret too short to be a key. Refused; the old ring stays.
-    kubelet_swap(&keys, "2026_12_01_b", b"short");
+    swap(&keys, "2026_12_01_b", b"short");
     let started = Instant::now();
     while metric(admin, "scopegate_key_reloads_total{result=\"refused\"}").await == 0 {
         assert!(
@@ -199,7 +98,7 @@ async fn keys_rotate_by_symlink_swap_and_sighup_without_dropping_a_request() {
 
     // The whole new secret: the old credential fails, the new one works.
     let second = "second-secret-of-at-least-32-bytes!!";
-    kubelet_swap(&keys, "2026_12_01_c", second.as_bytes());
+    swap(&keys, "2026_12_01_c", second.as_bytes());
     let new = mint("k1", second);
     eventually(addr, &new, 404, Duration::from_secs(6)).await;
     eventually(addr, &old, 401, Duration::from_secs(1)).await;
@@ -207,8 +106,8 @@ async fn keys_rotate_by_symlink_swap_and_sighup_without_dropping_a_request() {
 
     // SIGHUP: applied at once, without waiting for the poll.
     let third = "third-secret-of-at-least-32-bytes!!!";
-    kubelet_swap(&keys, "2026_12_01_d", third.as_bytes());
-    signal(&process.0, "HUP");
+    swap(&keys, "2026_12_01_d", third.as_bytes());
+    gateway.signal("HUP");
     let newest = mint("k1", third);
     eventually(addr, &newest, 404, Duration::from_millis(1500)).await;
     assert_eq!(status(addr, &new).await, 401);
@@ -216,16 +115,7 @@ async fn keys_rotate_by_symlink_swap_and_sighup_without_dropping_a_request() {
     // The drain, as kubelet ends a pod: SIGTERM, then exit 0.
     stop.store(true, Ordering::Relaxed);
     load.await.unwrap();
-    let mut process = process;
-    signal(&process.0, "TERM");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let exit = loop {
-        if let Some(exit) = process.0.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(Instant::now() < deadline, "no exit after SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let exit = gateway.terminate();
     assert!(exit.success(), "{exit:?}");
     let (sent, failed) = (sent.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
     eprintln!("{sent} requests across the rotations, {failed} failed");

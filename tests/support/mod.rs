@@ -2,6 +2,7 @@
 //! minting helpers, and a raw signer for hand-made (hostile) tokens.
 #![allow(dead_code)]
 
+pub mod kubelet;
 pub mod redis;
 pub mod server;
 

@@ -89,12 +89,7 @@ async fn call_h1(
     body: Vec<u8>,
     text: bool,
 ) -> WebReply {
-    let stream = tokio::net::TcpStream::connect(s.addr).await.unwrap();
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
+    let mut sender = support::server::h1(s.addr).await;
     let (content_type, body) = if text {
         (
             "application/grpc-web-text",
@@ -178,14 +173,7 @@ async fn text_and_binary_modes_take_the_same_path_as_grpc() {
 async fn grpc_web_over_http2_works_too() {
     let s = start(|_| {}).await;
     let su = jwt(&s.superuser);
-    let stream = tokio::net::TcpStream::connect(s.addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
+    let mut sender = support::server::h2(s.addr).await;
     let request = http::Request::post(format!("http://{}/cache_client.Scs/Get", s.addr))
         .header("content-type", "application/grpc-web+proto")
         .header("authorization", su)
@@ -207,12 +195,7 @@ async fn grpc_web_over_http2_works_too() {
 async fn a_text_mode_subscription_streams_over_http1() {
     let s = start(|_| {}).await;
     let token = jwt(&s.mint(SCOPED, true, Some(600)));
-    let stream = tokio::net::TcpStream::connect(s.addr).await.unwrap();
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
+    let mut sender = support::server::h1(s.addr).await;
     let subscribe = frame(&SubscriptionRequest {
         cache_name: CACHE.into(),
         topic: "chat-1".into(),
@@ -363,12 +346,7 @@ async fn malformed_grpc_web_is_refused_clearly() {
     let raw = |body: &'static [u8]| {
         let (addr, su) = (s.addr, su.clone());
         async move {
-            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-            let (mut sender, conn) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                    .await
-                    .unwrap();
-            tokio::spawn(conn);
+            let mut sender = support::server::h1(addr).await;
             let request = http::Request::post(format!("http://{addr}/cache_client.Scs/Get"))
                 .header("content-type", "application/grpc-web-text")
                 .header("accept", "application/grpc-web-text")

@@ -36,14 +36,7 @@ async fn grpc_raw(
 ) -> String {
     use http_body_util::StreamBody;
     use hyper::body::Frame;
-    let stream = tokio::net::TcpStream::connect(s.addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
+    let mut sender = support::server::h2(s.addr).await;
     let mut request = http::Request::post(format!("http://{}{path}", s.addr))
         .header("content-type", "application/grpc")
         .header("te", "trailers");
@@ -304,14 +297,7 @@ async fn an_unauthenticated_upload_is_refused_before_its_body_arrives() {
     use http_body_util::StreamBody;
     use hyper::body::Frame;
     let s = start(|_| {}).await;
-    let stream = tokio::net::TcpStream::connect(s.addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
+    let mut sender = support::server::h2(s.addr).await;
     // Declares a 4 MB message, sends 5 bytes of it, then nothing more.
     let mut prefix = vec![0u8];
     prefix.extend_from_slice(&(4_000_000u32).to_be_bytes());

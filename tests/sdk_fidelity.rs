@@ -173,14 +173,7 @@ async fn oversized_values_name_the_item_size_limit() {
 async fn raw_unary(s: &Server, path: &str, credential: Option<&str>) -> (String, Vec<u8>) {
     use bytes::Bytes;
     use http_body_util::{BodyExt, Full};
-    let stream = tokio::net::TcpStream::connect(s.addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
+    let mut sender = support::server::h2(s.addr).await;
     let mut request = http::Request::post(format!("http://{}{path}", s.addr))
         .header("content-type", "application/grpc")
         .header("te", "trailers");

@@ -245,32 +245,10 @@ fn name(query: Option<&str>) -> Result<Option<String>, VendError> {
     Ok(found)
 }
 
-/// `%XX` escapes and `+` as a space; `None` for a bad escape or non-UTF-8.
+/// `%XX` escapes and `+` as a space, as the HTTP API decodes its queries;
+/// `None` for a bad escape or non-UTF-8.
 fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                if !hex.iter().all(u8::is_ascii_hexdigit) {
-                    return None;
-                }
-                out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+    crate::api::http::request::percent_decode(text, true).and_then(|b| String::from_utf8(b).ok())
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ impl Query {
                     "query parameter `{name}` is repeated"
                 )));
             }
-            *slot = Some(decode(value, true).ok_or_else(|| {
+            *slot = Some(percent_decode(value, true).ok_or_else(|| {
                 ApiError::invalid(format!(
                     "query parameter `{name}` has a malformed percent-encoding"
                 ))
@@ -162,7 +162,7 @@ fn strip_bearer(text: &str) -> &str {
 
 /// A path segment, percent-decoded (`+` is literal in paths) and UTF-8.
 pub fn segment(raw: &str, what: &str) -> Result<String, ApiError> {
-    let bytes = decode(raw, false)
+    let bytes = percent_decode(raw, false)
         .ok_or_else(|| ApiError::invalid(format!("{what} has a malformed percent-encoding")))?;
     let text =
         String::from_utf8(bytes).map_err(|_| ApiError::invalid(format!("{what} is not UTF-8")))?;
@@ -172,8 +172,9 @@ pub fn segment(raw: &str, what: &str) -> Result<String, ApiError> {
     Ok(text)
 }
 
-/// Strict percent-decoding: every `%` is followed by two hex digits.
-fn decode(text: &str, plus_is_space: bool) -> Option<Vec<u8>> {
+/// Strict percent-decoding: every `%` is followed by two hex digits. The one
+/// decoder of the main port's paths and queries (the vending route's too).
+pub fn percent_decode(text: &str, plus_is_space: bool) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -34,7 +34,7 @@ tests/browser/run.sh memory
 # The backend-parameterised suites again, on the Redis backend (a redis-server
 # per test binary, started by tests/support/redis.rs; the SDK suites start
 # their own).
-SCOPEGATE_TEST_BACKEND=redis cargo test --test http_api --test sdk --test grpc --test sdk_fidelity "$@"
+SCOPEGATE_TEST_BACKEND=redis cargo test --test http_api --test sdk --test grpc --test sdk_fidelity --test heartbeat "$@"
 tests/sdk_node/run.sh redis
 tests/sdk_python/run.sh redis
 tests/browser/run.sh redis

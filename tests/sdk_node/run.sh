@@ -44,8 +44,8 @@ fi
 export NODE_PATH="$cache_dir/node_modules"
 
 # --- processes we start, stopped on every exit path
-redis_pid=""
-redis_dir=""
+# shellcheck source=../support/redis.sh
+source "$here/../support/redis.sh"
 test_pid=""
 cleanup() {
   # `timeout` runs the suite in its own process group and passes a TERM on
@@ -54,40 +54,15 @@ cleanup() {
     kill -TERM "$test_pid" 2>/dev/null || true
     wait "$test_pid" 2>/dev/null || true
   fi
-  if [[ -n "$redis_pid" ]]; then
-    kill "$redis_pid" 2>/dev/null || true
-    wait "$redis_pid" 2>/dev/null || true
-  fi
-  if [[ -n "$redis_dir" ]]; then rm -rf "$redis_dir"; fi
+  stop_test_redis
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-
 export SCOPEGATE_TEST_BACKEND="$backend"
 if [[ "$backend" == redis ]]; then
-  command -v redis-server >/dev/null || {
-    echo "redis-server is required for the redis backend (apt-get install redis-server)" >&2
-    exit 1
-  }
-  redis_dir="$(mktemp -d)"
-  port="$(free_port)"
-  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$redis_dir" --logfile "$redis_dir/redis.log" &
-  redis_pid=$!
-  for _ in $(seq 1 50); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-    if ! kill -0 "$redis_pid" 2>/dev/null; then
-      echo "redis-server exited: $(cat "$redis_dir/redis.log")" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
-  export SCOPEGATE_TEST_REDIS_URL="redis://127.0.0.1:$port"
+  start_test_redis
 fi
 
 # --- the suite: one gateway per file, files two at a time, every test bounded

@@ -29,15 +29,10 @@ if [[ ! -x "$SCOPEGATE_BIN" ]]; then
   exit 2
 fi
 
-REDIS_PID=""
-REDIS_DIR=""
+# shellcheck source=../support/redis.sh
+source "$HERE/../support/redis.sh"
 cleanup() {
-  if [[ -n "$REDIS_PID" ]] && kill -0 "$REDIS_PID" 2>/dev/null; then
-    kill "$REDIS_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$REDIS_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$REDIS_PID" 2>/dev/null || true
-  fi
-  [[ -n "$REDIS_DIR" ]] && rm -rf "$REDIS_DIR"
+  stop_test_redis
   return 0
 }
 trap cleanup EXIT
@@ -58,22 +53,8 @@ fi
 
 # --- redis, when asked -----------------------------------------------------
 if [[ "$BACKEND" == redis ]]; then
-  command -v redis-server >/dev/null || {
-    echo "redis-server is required for the redis backend (scripts/test.sh installs it)" >&2
-    exit 1
-  }
-  REDIS_PORT="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  REDIS_DIR="$(mktemp -d)"
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$REDIS_DIR" --logfile "$REDIS_DIR/redis.log" &
-  REDIS_PID=$!
-  ok=""
-  for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null; then ok=1; break; fi
-    sleep 0.05
-  done
-  [[ -n "$ok" ]] || { echo "redis-server did not start on $REDIS_PORT" >&2; exit 1; }
-  export SCOPEGATE_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+  start_test_redis
+  export SCOPEGATE_REDIS_URL="$SCOPEGATE_TEST_REDIS_URL"
 fi
 
 # --- the suite -------------------------------------------------------------

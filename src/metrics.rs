@@ -27,6 +27,7 @@ pub struct Metrics {
     revocations: IntGauge,
     revocations_refused: IntCounter,
     key_reloads: IntCounterVec,
+    aws_sm_fetches: IntCounterVec,
     backend: BackendMetrics,
 }
 
@@ -180,6 +181,15 @@ impl Metrics {
             &["result"],
         )
         .expect("static metric definition (invariant)");
+        let aws_sm_fetches = IntCounterVec::new(
+            Opts::new(
+                "aws_sm_fetches_total",
+                "Key material fetches from AWS Secrets Manager: ok, or failed (a failed \
+                 refresh keeps the last fetched value).",
+            ),
+            &["result"],
+        )
+        .expect("static metric definition (invariant)");
         let revocations = IntGauge::new("revocations", "Live revocation-list entries.")
             .expect("static metric definition (invariant)");
         let revocations_refused = IntCounter::new(
@@ -247,6 +257,7 @@ impl Metrics {
             Box::new(revocations.clone()),
             Box::new(revocations_refused.clone()),
             Box::new(key_reloads.clone()),
+            Box::new(aws_sm_fetches.clone()),
             Box::new(backend.latency.clone()),
             Box::new(backend.errors.clone()),
             Box::new(backend.up.clone()),
@@ -269,6 +280,7 @@ impl Metrics {
             revocations,
             revocations_refused,
             key_reloads,
+            aws_sm_fetches,
             backend,
         }
     }
@@ -348,6 +360,15 @@ impl Metrics {
         ] {
             let delta = total.saturating_sub(counter.get());
             counter.inc_by(delta);
+        }
+    }
+
+    /// Brings the AWS Secrets Manager fetch counters up to the process's
+    /// totals (`config::aws_sm::fetch_counts`).
+    pub fn sync_aws_sm_fetches(&self, ok: u64, failed: u64) {
+        for (result, total) in [("ok", ok), ("failed", failed)] {
+            let counter = self.aws_sm_fetches.with_label_values(&[result]);
+            counter.inc_by(total.saturating_sub(counter.get()));
         }
     }
 

@@ -9,6 +9,9 @@
 //! and counted, and the old ring stays. Requests in flight and open streams
 //! go on; credentials of a removed or changed key fail from then on.
 //! Only the key ring is applied: other settings still need a restart.
+//! Keys from AWS Secrets Manager are fetched again only once per their
+//! `aws_refresh` (the cache in `config::aws_sm`); in between, a load reuses
+//! the value last fetched, and a failed refresh keeps it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,13 +53,21 @@ pub async fn watch(app: Arc<App>, config: PathBuf) {
         tokio::select! {
             _ = asked => {
                 tracing::info!("SIGHUP: reloading the key ring");
-                reload(&app, &config);
+                reload_blocking(&app, &config).await;
             }
             _ = poll.tick() => {
-                reload(&app, &config);
+                reload_blocking(&app, &config).await;
             }
         }
     }
+}
+
+/// [`reload`] on a blocking thread: a load reads files and may wait for AWS
+/// Secrets Manager (at most `config::aws_sm::FETCH_TIMEOUT`, once per
+/// `aws_refresh`), which must not stall the runtime's workers.
+async fn reload_blocking(app: &Arc<App>, config: &std::path::Path) {
+    let (app, config) = (Arc::clone(app), config.to_owned());
+    let _ = tokio::task::spawn_blocking(move || reload(&app, &config)).await;
 }
 
 /// Loads `config` and applies its key ring if it changed.

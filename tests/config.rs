@@ -187,3 +187,64 @@ fn bad_redis_settings_are_all_reported_without_the_url() {
         ["backend.tls_ca_file k: no PEM certificate in it"]
     );
 }
+
+#[test]
+fn aws_secrets_manager_settings_are_validated_before_any_fetch() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("k.secret"),
+        "a-secret-of-at-least-thirty-two-bytes!!",
+    )
+    .unwrap();
+    let errors = |key: &str| -> Vec<String> {
+        let text = format!("[[keys]]\nkid = \"k1\"\n{key}");
+        Config::parse(&text, dir.path()).unwrap_err().0
+    };
+    let cases = [
+        (
+            "alg = \"HS256\"\nsecret_aws_sm = \"s\"\n",
+            "key `k1`: aws_region is required with an *_aws_sm key source",
+        ),
+        (
+            "alg = \"HS256\"\nsecret_file = \"k.secret\"\naws_region = \"us-east-1\"\n",
+            "key `k1`: aws_region, aws_endpoint_url and aws_refresh go with \
+             secret_aws_sm, private_key_aws_sm or public_key_aws_sm",
+        ),
+        (
+            "alg = \"HS256\"\nsecret_aws_sm = \"s\"\naws_region = \"us-east-1\"\naws_refresh = \"5s\"\n",
+            "key `k1`: aws_refresh must be between 10s and 1day",
+        ),
+        (
+            "alg = \"HS256\"\nsecret_aws_sm = \"s\"\naws_region = \"us-east-1\"\naws_refresh = \"2days\"\n",
+            "key `k1`: aws_refresh must be between 10s and 1day",
+        ),
+        (
+            "alg = \"HS256\"\nsecret_aws_sm = \"s\"\naws_region = \"US East\"\n",
+            "key `k1`: aws_region `US East` is not a region like us-east-1",
+        ),
+        (
+            "alg = \"HS256\"\nsecret_aws_sm = \"s\"\naws_region = \"us-east-1\"\naws_endpoint_url = \"127.0.0.1:4566\"\n",
+            "key `k1`: aws_endpoint_url `127.0.0.1:4566` is not a URL like \
+             https://secretsmanager.us-east-1.amazonaws.com",
+        ),
+        (
+            "alg = \"HS256\"\nsecret_aws_sm = \"s\"\nsecret_file = \"k.secret\"\naws_region = \"us-east-1\"\n",
+            "key `k1`: set one of secret_file, secret_env or secret_aws_sm, not several",
+        ),
+        (
+            "alg = \"HS256\"\nsecret_aws_sm = \"\"\naws_region = \"us-east-1\"\n",
+            "key `k1`: secret_aws_sm must be a secret name or ARN (1 to 2048 characters)",
+        ),
+        (
+            "alg = \"HS256\"\npublic_key_aws_sm = \"p\"\naws_region = \"us-east-1\"\n",
+            "key `k1`: HS256 keys take secret_file, secret_env or secret_aws_sm, not key files",
+        ),
+        (
+            "alg = \"EdDSA\"\nsecret_aws_sm = \"s\"\naws_region = \"us-east-1\"\n",
+            "key `k1`: EdDSA keys take private_key_* and/or public_key_*, not a secret",
+        ),
+    ];
+    for (key, want) in cases {
+        assert_eq!(errors(key), [want], "{key}");
+    }
+}

@@ -60,6 +60,8 @@ fn respond(app: &App, path: &str) -> Response<Full<Bytes>> {
         "/metrics" => {
             let (hits, misses) = app.auth.cache_stats();
             app.metrics.sync_verification_cache(hits, misses);
+            let (ok, failed) = crate::config::aws_sm::fetch_counts();
+            app.metrics.sync_aws_sm_fetches(ok, failed);
             (
                 StatusCode::OK,
                 "text/plain; version=0.0.4",

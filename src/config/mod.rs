@@ -2,9 +2,9 @@
 //!
 //! Unknown keys are errors. Syntax errors stop at the first; every other
 //! problem is collected so that one run of `check-config` reports them all.
-//! Key material is never in the config text: it comes from the files or
-//! environment variables the `[[keys]]` entries name (relative paths are
-//! resolved against the config file's folder).
+//! Key material is never in the config text: it comes from the files,
+//! environment variables or AWS Secrets Manager secrets the `[[keys]]`
+//! entries name (relative paths are resolved against the config file's folder).
 //!
 //! Environment overrides: `SCOPEGATE_<SECTION>_<SETTING>` sets a scalar setting
 //! of `[server]`, `[admin]`, `[auth]` or `[backend]` (for example
@@ -13,6 +13,7 @@
 //! and is validated like the file. Other `SCOPEGATE_` variables are left alone
 //! (they may hold key material named by `secret_env`).
 
+pub mod aws_sm;
 mod raw;
 mod validate;
 mod vending;

@@ -89,6 +89,13 @@ pub(super) struct RawKey {
     pub(super) private_key_env: Option<String>,
     pub(super) public_key_file: Option<PathBuf>,
     pub(super) public_key_env: Option<String>,
+    /// AWS Secrets Manager secret names or ARNs (`aws_sm.rs`).
+    pub(super) secret_aws_sm: Option<String>,
+    pub(super) private_key_aws_sm: Option<String>,
+    pub(super) public_key_aws_sm: Option<String>,
+    pub(super) aws_region: Option<String>,
+    pub(super) aws_endpoint_url: Option<String>,
+    pub(super) aws_refresh: Option<String>,
     #[serde(default)]
     pub(super) signing: bool,
 }

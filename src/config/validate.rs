@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::aws_sm;
 use super::raw::{RawAuth, RawCache, RawKey};
 use crate::scope::ScopeLimits;
-use crate::token::{Algorithm, AuthPolicy, KeyRing, RingKey};
+use crate::token::{Algorithm, AuthPolicy, KeyError, KeyRing, RingKey};
 
 pub(super) fn address(text: &str, name: &str, errors: &mut Vec<String>) -> Option<SocketAddr> {
     text.parse()
@@ -62,41 +63,62 @@ pub(super) fn ring_key(raw: &RawKey, base: &Path, errors: &mut Vec<String>) -> O
         return None;
     }
     let context = |e: String| format!("key `{kid}`: {e}");
+    let secret = Sources {
+        file: &raw.secret_file,
+        env: &raw.secret_env,
+        aws_sm: &raw.secret_aws_sm,
+    };
+    let private = Sources {
+        file: &raw.private_key_file,
+        env: &raw.private_key_env,
+        aws_sm: &raw.private_key_aws_sm,
+    };
+    let public = Sources {
+        file: &raw.public_key_file,
+        env: &raw.public_key_env,
+        aws_sm: &raw.public_key_aws_sm,
+    };
+    let aws = match aws_sm::source(raw) {
+        Ok(aws) => aws,
+        Err(e) => {
+            errors.push(context(e));
+            return None;
+        }
+    };
+    let aws = aws.as_ref();
     let result = match raw.alg {
         Algorithm::HS256 => {
-            if raw.private_key_file.is_some()
-                || raw.private_key_env.is_some()
-                || raw.public_key_file.is_some()
-                || raw.public_key_env.is_some()
-            {
-                Err("HS256 keys take secret_file or secret_env, not key files".into())
+            if private.any() || public.any() {
+                Err(
+                    "HS256 keys take secret_file, secret_env or secret_aws_sm, not key files"
+                        .into(),
+                )
             } else {
-                material(&raw.secret_file, &raw.secret_env, "secret", base).and_then(|secret| {
-                    let secret = secret.ok_or("HS256 needs secret_file or secret_env")?;
-                    RingKey::hs256(kid, secret.as_bytes()).map_err(|e| e.to_string())
+                material(&secret, "secret", base, aws).and_then(|text| {
+                    let text =
+                        text.ok_or("HS256 needs secret_file, secret_env or secret_aws_sm")?;
+                    RingKey::hs256(kid, text.as_bytes())
+                        .map_err(|e| format!("{}: {e}", secret.name("secret")))
                 })
             }
         }
         Algorithm::EdDSA => {
-            if raw.secret_file.is_some() || raw.secret_env.is_some() {
+            if secret.any() {
                 Err("EdDSA keys take private_key_* and/or public_key_*, not a secret".into())
             } else {
-                let private = material(
-                    &raw.private_key_file,
-                    &raw.private_key_env,
-                    "private_key",
-                    base,
-                );
-                let public = material(
-                    &raw.public_key_file,
-                    &raw.public_key_env,
-                    "public_key",
-                    base,
-                );
-                private.and_then(|private| {
-                    let public = public?;
-                    RingKey::ed25519(kid, private.as_deref(), public.as_deref())
-                        .map_err(|e| e.to_string())
+                let private_pem = material(&private, "private_key", base, aws);
+                let public_pem = material(&public, "public_key", base, aws);
+                private_pem.and_then(|private_pem| {
+                    let public_pem = public_pem?;
+                    RingKey::ed25519(kid, private_pem.as_deref(), public_pem.as_deref()).map_err(
+                        |e| match e {
+                            KeyError::BadPrivateKey => {
+                                format!("{}: {e}", private.name("private_key"))
+                            }
+                            KeyError::BadPublicKey => format!("{}: {e}", public.name("public_key")),
+                            e => e.to_string(),
+                        },
+                    )
                 })
             }
         }
@@ -109,23 +131,66 @@ pub(super) fn ring_key(raw: &RawKey, base: &Path, errors: &mut Vec<String>) -> O
     Some(key)
 }
 
-/// Reads key material from `<what>_file` or `<what>_env` (not both), trimmed.
+/// Where one piece of key material may come from: `<what>_file`,
+/// `<what>_env` or `<what>_aws_sm`, at most one of them.
+pub(super) struct Sources<'a> {
+    pub(super) file: &'a Option<PathBuf>,
+    pub(super) env: &'a Option<String>,
+    pub(super) aws_sm: &'a Option<String>,
+}
+
+impl Sources<'_> {
+    fn any(&self) -> bool {
+        self.file.is_some() || self.env.is_some() || self.aws_sm.is_some()
+    }
+
+    /// The setting the material came from, for messages: `secret_aws_sm
+    /// `name``, `secret_file path`, `secret_env `VAR``.
+    fn name(&self, what: &str) -> String {
+        match (self.file, self.env, self.aws_sm) {
+            (Some(path), _, _) => format!("{what}_file {}", path.display()),
+            (_, Some(var), _) => format!("{what}_env `{var}`"),
+            (_, _, Some(id)) => format!("{what}_aws_sm `{id}`"),
+            _ => what.to_owned(),
+        }
+    }
+}
+
+/// Reads key material from one of `<what>_file`, `<what>_env` or
+/// `<what>_aws_sm` (`aws` is the key's validated AWS settings), trimmed.
 pub(super) fn material(
-    file: &Option<PathBuf>,
-    env: &Option<String>,
+    sources: &Sources<'_>,
     what: &str,
     base: &Path,
+    aws: Option<&aws_sm::Source>,
 ) -> Result<Option<String>, String> {
-    let text = match (file, env) {
-        (Some(_), Some(_)) => return Err(format!("set {what}_file or {what}_env, not both")),
-        (None, None) => return Ok(None),
-        (Some(path), None) => {
+    let text = match (sources.file, sources.env, sources.aws_sm) {
+        (None, None, None) => return Ok(None),
+        (Some(path), None, None) => {
             let path = base.join(path);
             std::fs::read_to_string(&path)
                 .map_err(|e| format!("cannot read {what}_file {}: {e}", path.display()))?
         }
-        (None, Some(var)) => std::env::var(var)
+        (None, Some(var), None) => std::env::var(var)
             .map_err(|_| format!("{what}_env names `{var}`, which is not set (or not UTF-8)"))?,
+        (None, None, Some(id)) => {
+            if id.is_empty() || id.len() > 2048 || id.contains(char::is_control) {
+                return Err(format!(
+                    "{what}_aws_sm must be a secret name or ARN (1 to 2048 characters)"
+                ));
+            }
+            let aws = aws.ok_or("aws_region is required with an *_aws_sm key source")?;
+            let value = aws_sm::secret(id, aws).map_err(|e| format!("{what}_aws_sm: {e}"))?;
+            if value.is_empty() {
+                return Err(format!("{what}_aws_sm: the secret `{id}` is empty"));
+            }
+            value
+        }
+        _ => {
+            return Err(format!(
+                "set one of {what}_file, {what}_env or {what}_aws_sm, not several"
+            ));
+        }
     };
     Ok(Some(text.trim().to_owned()))
 }

@@ -8,6 +8,9 @@
 # cached).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The Secrets Manager tests run against moto (PyPI), which scripts/moto.sh
+# installs: here a moto that cannot be installed is a failure, not a skip.
+export SCOPEGATE_REQUIRE_MOTO=1
 
 # The Redis tests start real redis-server processes (and use redis-cli).
 if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then

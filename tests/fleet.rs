@@ -52,6 +52,15 @@ async fn the_revocation_api_needs_a_superuser_and_a_well_formed_request() {
     assert_eq!(revoke(&s, None, &body).await.status, 401);
     assert_eq!(revoke(&s, Some("garbage"), &body).await.status, 401);
     assert_eq!(revoke(&s, Some(&reader), &body).await.status, 403);
+    let fine_grained = send(
+        s.admin,
+        "GET",
+        "/v1/revocations",
+        &[("authorization", &reader)],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(fine_grained.status, 403, "listing needs a superuser too");
     let su = s.superuser.clone();
     for bad in [
         r#"{"jti":"a","unknown":1}"#,
@@ -91,6 +100,8 @@ async fn the_revocation_api_needs_a_superuser_and_a_well_formed_request() {
     assert!(entries.iter().any(|e| e["sub"] == "tester"));
     let anonymous = send(s.admin, "GET", "/v1/revocations", &[], Bytes::new()).await;
     assert_eq!(anonymous.status, 401);
+    let wrong_method = send(s.admin, "DELETE", "/v1/revocations", &[], Bytes::new()).await;
+    assert_eq!(wrong_method.status, 405);
 }
 
 /// Two (and then three) gateways on one Redis namespace with one key ring.

@@ -14,8 +14,8 @@ mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use hyper::service::service_fn;
@@ -44,7 +44,8 @@ pub async fn run(
     let admin_task = tokio::spawn(crate::admin::run(Arc::clone(&app), admin));
     let graceful = GracefulShutdown::new();
     let builder = Arc::new(builder(&app));
-    let grpc = crate::api::grpc::Grpc::new(Arc::clone(&app));
+    // One set of services per server, shared: nothing is cloned per request.
+    let grpc = Arc::new(crate::api::grpc::Grpc::new(Arc::clone(&app)));
     let slots = Arc::new(Semaphore::new(app.limits.max_connections));
     tokio::pin!(shutdown);
     loop {
@@ -70,7 +71,7 @@ pub async fn run(
         let builder = Arc::clone(&builder);
         let watcher = graceful.watcher();
         let tls = tls.clone();
-        let grpc = grpc.clone();
+        let grpc = Arc::clone(&grpc);
         tokio::spawn(async move {
             let _open = app.metrics.connection();
             match tls {
@@ -136,13 +137,13 @@ async fn serve_connection<I>(
     io: I,
     peer: std::net::SocketAddr,
     app: Arc<App>,
-    grpc: crate::api::grpc::Grpc,
+    grpc: Arc<crate::api::grpc::Grpc>,
     builder: &auto::Builder<TokioExecutor>,
     watcher: Watcher,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let activity = Arc::new(Activity::new());
+    let activity = Arc::new(Activity::default());
     let budget = Arc::new(Semaphore::new(crate::api::connection_budget(
         app.limits.max_value_bytes,
     )));
@@ -150,7 +151,7 @@ async fn serve_connection<I>(
         let (app, activity) = (Arc::clone(&app), Arc::clone(&activity));
         move |mut req: http::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(crate::api::ClientAddr(peer));
-            let (app, grpc, budget) = (Arc::clone(&app), grpc.clone(), Arc::clone(&budget));
+            let (app, grpc, budget) = (Arc::clone(&app), Arc::clone(&grpc), Arc::clone(&budget));
             let busy = Activity::begin(&activity);
             async move {
                 let response = crate::api::handle(&app, &grpc, &budget, req).await;
@@ -165,6 +166,8 @@ async fn serve_connection<I>(
     let idle = app.limits.idle_timeout;
     let mut check = tokio::time::interval((idle / 4).max(std::time::Duration::from_millis(50)));
     let mut closing = false;
+    // The idle clock: since when the check has seen no request start or run.
+    let (mut seen, mut quiet_since) = (None, Instant::now());
     let result = loop {
         tokio::select! {
             result = connection.as_mut() => break result,
@@ -173,7 +176,10 @@ async fn serve_connection<I>(
                 closing = true;
             }
             _ = check.tick(), if !closing => {
-                if activity.idle_for().is_some_and(|quiet| quiet >= idle) {
+                let now = activity.quiet_at();
+                if now.is_none() || now != seen {
+                    (seen, quiet_since) = (now, Instant::now());
+                } else if quiet_since.elapsed() >= idle {
                     connection.as_mut().graceful_shutdown();
                     closing = true;
                 }
@@ -188,34 +194,30 @@ async fn serve_connection<I>(
     }
 }
 
-/// Whether a connection has requests in flight, and since when it has none.
-/// A request is in flight until its response body is done (so an open
-/// subscription keeps its connection busy).
+/// What the idle check of a connection reads: requests started and in
+/// flight, two atomics (no lock and no clock read per request: the check,
+/// every `idle_timeout / 4`, keeps the time itself). A request is in flight
+/// until its response body is done, so an open subscription keeps its
+/// connection busy.
+#[derive(Default)]
 struct Activity {
+    started: AtomicU64,
     in_flight: AtomicUsize,
-    quiet_since: Mutex<Instant>,
 }
 
 impl Activity {
-    fn new() -> Self {
-        Activity {
-            in_flight: AtomicUsize::new(0),
-            quiet_since: Mutex::new(Instant::now()),
-        }
-    }
-
     fn begin(this: &Arc<Activity>) -> Busy {
+        this.started.fetch_add(1, Ordering::Relaxed);
         this.in_flight.fetch_add(1, Ordering::AcqRel);
         Busy(Arc::clone(this))
     }
 
-    /// How long the connection has had nothing in flight; `None` while busy.
-    fn idle_for(&self) -> Option<std::time::Duration> {
+    /// The requests started so far, or `None` while one is in flight.
+    fn quiet_at(&self) -> Option<u64> {
         if self.in_flight.load(Ordering::Acquire) > 0 {
             return None;
         }
-        let since = *self.quiet_since.lock().unwrap_or_else(|e| e.into_inner());
-        Some(since.elapsed())
+        Some(self.started.load(Ordering::Relaxed))
     }
 }
 
@@ -224,10 +226,7 @@ struct Busy(Arc<Activity>);
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        let mut since = self.0.quiet_since.lock().unwrap_or_else(|e| e.into_inner());
-        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            *since = Instant::now();
-        }
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -257,7 +257,8 @@ impl Authenticator {
     /// revoked): long-lived requests call this to end with their credential.
     pub fn recheck(&self, verified: &Verified) -> Result<(), AuthError> {
         self.check_live(verified, unix_now())?;
-        if self.ring().key(&verified.kid).is_none() {
+        let ring = self.ring.read().unwrap_or_else(|e| e.into_inner());
+        if ring.key(&verified.kid).is_none() {
             return Err(AuthError::UnknownKid);
         }
         Ok(())

@@ -377,7 +377,7 @@ fn every_attack_is_an_authentication_error_with_its_reason() {
         let result = f.auth.authenticate_at(&credential, NOW);
         // A hang guard, not a speed measurement (benches measure speed).
         assert!(
-            started.elapsed() < Duration::from_secs(1),
+            started.elapsed() < Duration::from_secs(5),
             "{name}: took {:?}",
             started.elapsed()
         );

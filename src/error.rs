@@ -5,7 +5,6 @@
 use std::borrow::Cow;
 
 use crate::backend::BackendError;
-use crate::metrics::Outcome;
 use crate::scope::{Denial, ScopeError};
 use crate::token::{AuthError, MintError};
 
@@ -79,24 +78,6 @@ impl ErrorCode {
             ErrorCode::Unimplemented => 501,
         }
     }
-
-    /// The metrics outcome of a request that ended with this code.
-    pub const fn outcome(self) -> Outcome {
-        match self {
-            ErrorCode::AuthenticationError => Outcome::Unauthenticated,
-            ErrorCode::PermissionError => Outcome::Denied,
-            ErrorCode::InvalidArgumentError => Outcome::InvalidArgument,
-            ErrorCode::NotFoundError => Outcome::NotFound,
-            ErrorCode::AlreadyExistsError | ErrorCode::FailedPreconditionError => {
-                Outcome::InvalidArgument
-            }
-            ErrorCode::ServerUnavailable => Outcome::Unavailable,
-            ErrorCode::TimeoutError => Outcome::Timeout,
-            ErrorCode::LimitExceededError => Outcome::LimitExceeded,
-            ErrorCode::InternalServerError => Outcome::Internal,
-            ErrorCode::Unimplemented => Outcome::Unimplemented,
-        }
-    }
 }
 
 /// A failed request as clients see it: a code, a message in general terms (never
@@ -111,6 +92,9 @@ pub struct ApiError {
     pub http_status: Option<u16>,
     /// Which limit a LIMIT_EXCEEDED names, sent as the `err` metadata SDKs read.
     pub limit: Option<Limit>,
+    /// The backend failed (it was unreachable, slow or refused): counted as a
+    /// backend error. A client that is slow to send its request is not.
+    pub from_backend: bool,
 }
 
 /// The limits SDKs tell apart by the `err` trailer metadata (SPEC 4); each
@@ -145,6 +129,7 @@ impl ApiError {
             denial_reason: None,
             http_status: None,
             limit: None,
+            from_backend: false,
         }
     }
 
@@ -208,6 +193,7 @@ impl From<BackendError> for ApiError {
         };
         ApiError {
             limit,
+            from_backend: matches!(e, BackendError::Unavailable(_) | BackendError::Timeout),
             ..Self::new(e.code(), e.to_string())
         }
     }
@@ -248,6 +234,12 @@ impl Coded for Denial {
 impl Coded for ScopeError {
     fn code(&self) -> ErrorCode {
         ErrorCode::InvalidArgumentError
+    }
+}
+
+impl From<MintError> for ApiError {
+    fn from(e: MintError) -> Self {
+        ApiError::new(e.code(), e.to_string())
     }
 }
 

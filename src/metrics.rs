@@ -10,8 +10,6 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
-use crate::operation::OperationKind;
-
 /// The process's metrics.
 #[derive(Clone)]
 pub struct Metrics {
@@ -81,38 +79,6 @@ pub struct Held(IntGauge);
 impl Drop for Held {
     fn drop(&mut self) {
         self.0.dec();
-    }
-}
-
-/// How a request ended, as a bounded label.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Ok,
-    Unauthenticated,
-    Denied,
-    InvalidArgument,
-    NotFound,
-    LimitExceeded,
-    Unavailable,
-    Timeout,
-    Internal,
-    Unimplemented,
-}
-
-impl Outcome {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Unauthenticated => "unauthenticated",
-            Outcome::Denied => "denied",
-            Outcome::InvalidArgument => "invalid_argument",
-            Outcome::NotFound => "not_found",
-            Outcome::LimitExceeded => "limit_exceeded",
-            Outcome::Unavailable => "unavailable",
-            Outcome::Timeout => "timeout",
-            Outcome::Internal => "internal",
-            Outcome::Unimplemented => "unimplemented",
-        }
     }
 }
 
@@ -305,38 +271,10 @@ impl Metrics {
         self.backend.clone()
     }
 
-    /// Records a finished request of either front: its outcome and latency
-    /// and, for a failure, its denial reason and whether the backend failed.
-    pub fn finish(
-        &self,
-        front: &str,
-        kind: Option<OperationKind>,
-        error: Option<&crate::error::ApiError>,
-        elapsed: Duration,
-    ) {
-        use crate::error::ErrorCode;
-        let name = kind.map_or("unrouted", OperationKind::name);
-        let outcome = match error {
-            None => Outcome::Ok,
-            Some(error) => {
-                if let Some(reason) = error.denial_reason {
-                    self.deny(reason, name);
-                }
-                if let (Some(kind), ErrorCode::ServerUnavailable | ErrorCode::TimeoutError) =
-                    (kind, error.code)
-                {
-                    self.backend_error(kind);
-                }
-                error.code.outcome()
-            }
-        };
-        self.request(front, name, outcome, elapsed);
-    }
-
     /// Records one finished request.
-    pub fn request(&self, front: &str, kind: &str, outcome: Outcome, elapsed: Duration) {
+    pub fn request(&self, front: &str, kind: &str, outcome: &str, elapsed: Duration) {
         self.requests
-            .with_label_values(&[front, kind, outcome.as_str()])
+            .with_label_values(&[front, kind, outcome])
             .inc();
         self.latency
             .with_label_values(&[front, kind])
@@ -348,8 +286,9 @@ impl Metrics {
         self.denials.with_label_values(&[reason, kind]).inc();
     }
 
-    pub fn backend_error(&self, kind: OperationKind) {
-        self.backend_errors.with_label_values(&[kind.name()]).inc();
+    /// A request the backend failed (unreachable or slow), by operation.
+    pub fn backend_error(&self, kind: &str) {
+        self.backend_errors.with_label_values(&[kind]).inc();
     }
 
     /// Brings the verification-cache counters up to the authenticator's totals.

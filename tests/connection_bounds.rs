@@ -144,6 +144,17 @@ async fn one_connection_holds_a_bounded_number_of_request_bytes() {
         assert_eq!(status, "4", "DEADLINE_EXCEEDED at request_timeout");
     }
     assert!(started.elapsed() < Duration::from_secs(9));
+    // A client slow to send its request timed out: that is not the backend failing.
+    let metrics = s.metrics().await;
+    assert!(
+        metrics
+            .contains(r#"scopegate_requests_total{front="grpc",kind="Set",outcome="timeout"} 40"#),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("scopegate_backend_errors_total{"),
+        "{metrics}"
+    );
     // The budget came back whole: a full-size Set on the same connection works.
     let value = vec![1u8; LEN as usize - 100];
     let set = momento_protos::cache_client::SetRequest {

@@ -8,6 +8,7 @@ pub const MAX_TTL_SECONDS: u64 = 10 * 365 * 24 * 3600;
 pub mod cors;
 pub mod grpc;
 pub mod http;
+pub mod outcome;
 
 /// The request bytes one connection's requests may hold at once: room for
 /// two of the largest gRPC messages (so one never waits for itself).

@@ -21,21 +21,14 @@ use tonic::{Request, Response, Status};
 
 use super::observe;
 use crate::app::App;
-use crate::error::{ApiError, Coded, ErrorCode};
+use crate::error::{ApiError, ErrorCode};
 use crate::operation::{Operation, OperationKind};
 use crate::token::{
-    self, AuthError, CredentialKind, MintError, MintRequest, Minted, Origin, RefreshRefusal,
-    Verified,
+    self, AuthError, CredentialKind, MintRequest, Minted, Origin, RefreshRefusal, Verified,
 };
 
 pub struct MintFront {
     pub app: Arc<App>,
-}
-
-impl From<MintError> for ApiError {
-    fn from(e: MintError) -> Self {
-        ApiError::new(e.code(), e.to_string())
-    }
 }
 
 impl MintFront {

@@ -180,8 +180,7 @@ fn refused(
     error: &ApiError,
     started: Instant,
 ) -> Response<ResponseBody> {
-    app.metrics
-        .finish("grpc", kind, Some(error), started.elapsed());
+    crate::api::outcome::record(&app.metrics, "grpc", kind, Some(error), started.elapsed());
     status_response(error)
 }
 
@@ -326,8 +325,13 @@ async fn observe<T>(
 ) -> Result<tonic::Response<T>, tonic::Status> {
     let started = Instant::now();
     let result = work.await;
-    app.metrics
-        .finish("grpc", Some(kind), result.as_ref().err(), started.elapsed());
+    crate::api::outcome::record(
+        &app.metrics,
+        "grpc",
+        Some(kind),
+        result.as_ref().err(),
+        started.elapsed(),
+    );
     result
         .map(tonic::Response::new)
         .map_err(|e| e.grpc_status())

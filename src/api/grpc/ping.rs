@@ -38,7 +38,12 @@ where
 {
     let started = std::time::Instant::now();
     let response = Grpc::new(ProstCodec::default()).unary(Pong, request).await;
-    app.metrics
-        .finish("grpc", Some(OperationKind::Ping), None, started.elapsed());
+    crate::api::outcome::record(
+        &app.metrics,
+        "grpc",
+        Some(OperationKind::Ping),
+        None,
+        started.elapsed(),
+    );
     response
 }

@@ -36,7 +36,7 @@ pub async fn handle(app: &App, req: Request<Incoming>) -> Response<Body> {
     let announce_close = req.version() < http::Version::HTTP_2 && has_body(req.headers());
     let (kind, result) = dispatch(app, req).await;
     let error = result.as_ref().err();
-    app.metrics.finish("http", kind, error, started.elapsed());
+    crate::api::outcome::record(&app.metrics, "http", kind, error, started.elapsed());
     match result {
         Ok(response) => response,
         Err(error) => {

@@ -23,7 +23,7 @@ pub struct App {
     /// Outstanding API-key refresh tokens.
     pub refresh_tokens: RefreshTokens,
     /// The browser origins allowed (CORS).
-    pub cors: crate::api::cors::Cors,
+    pub cors: crate::cors::Cors,
     /// Whether `/demo` is served (`serve --dev`).
     pub demo: bool,
     /// The token vending endpoint (`[vending]`); `None`: `/vend` is 404.
@@ -63,7 +63,7 @@ impl App {
             backend,
             metrics,
             refresh_tokens: RefreshTokens::new(100_000),
-            cors: crate::api::cors::Cors::new(&config.cors_origins),
+            cors: crate::cors::Cors::new(&config.cors_origins),
             demo: config.demo,
             vending,
             draining: watch::channel(false).0,

@@ -21,10 +21,11 @@
 //!   (Scs, Pubsub, Token, Auth, ScsControl, and Ping), authenticating on the
 //!   request head and checking the body's framing against a per-connection
 //!   budget; [`api::grpc::web`] puts gRPC-Web in front of the same dispatch;
-//!   [`api::http`] is Momento's HTTP API (SPEC 5); [`api::cors`] the CORS of all.
+//!   [`api::http`] is Momento's HTTP API (SPEC 5), `/vend` and the demo page;
+//!   [`cors`] the CORS policy of all.
 //! - [`vending`]: the token vending endpoint `/vend` (SPEC 8: open, basic,
-//!   OIDC identities, per-group scope templates, rate limits); [`demo`]: the
-//!   chat page `serve --dev` serves at `/demo`.
+//!   OIDC identities, per-group scope templates, rate limits), served by
+//!   [`api::http`]; [`api::http::demo`]: the chat page `serve --dev` serves at `/demo`.
 //! - [`backend`]: `CacheBackend` / `TopicBackend` traits taking a `Permit`;
 //!   [`backend::memory`] is the embedded store with topics (SPEC 6);
 //!   [`backend::redis`] keeps items, the cache registry and topics (Streams) in
@@ -48,7 +49,7 @@ pub mod backend;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod demo;
+pub mod cors;
 pub mod error;
 pub mod metrics;
 pub mod operation;

@@ -69,7 +69,7 @@ async fn the_demo_page_is_served_as_html_under_a_strict_csp() {
         directives.contains(&format!("script-src 'sha256-{hash}'").as_str()),
         "{csp:?} does not allow the page's script ({hash})"
     );
-    assert_eq!(csp, scopegate::demo::CSP.as_str());
+    assert_eq!(csp, scopegate::api::http::demo::CSP.as_str());
 }
 
 #[tokio::test]

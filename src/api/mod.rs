@@ -5,7 +5,6 @@
 /// representable).
 pub const MAX_TTL_SECONDS: u64 = 10 * 365 * 24 * 3600;
 
-pub mod cors;
 pub mod grpc;
 pub mod http;
 pub mod outcome;
@@ -24,6 +23,7 @@ use hyper::body::Incoming;
 use tokio::sync::Semaphore;
 
 use crate::app::App;
+use crate::cors;
 
 /// The peer address of the connection a request came on (in its extensions),
 /// for limits per client address.

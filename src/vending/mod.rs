@@ -2,8 +2,8 @@
 //! `{"authToken": "<envelope>", "expiresAt": <epoch s>}`, a disposable token
 //! for the caller's identity with the union of its groups' policies.
 //!
-//! One request: method -> per-address limit (before any password or
-//! signature work) -> `?name=` -> identity (open, basic or OIDC; the groups
+//! One request (the HTTP side is `api::http`'s): method -> `?name=` ->
+//! per-address limit (before any password or signature work) -> identity (open, basic or OIDC; the groups
 //! come only from it) -> per-identity limit -> policies -> mint. Failures are
 //! [`VendError`]s, mapped to codes and statuses in `error.rs`.
 //!
@@ -24,21 +24,14 @@ mod limits;
 pub mod oidc;
 pub mod policy;
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::Arc;
-
-use bytes::Bytes;
-use http::{HeaderValue, Method, Response, StatusCode, header};
-use http_body_util::Full;
-use hyper::body::Incoming;
 
 pub use config::{VendAuth, VendingConfig};
 
-use crate::api::ClientAddr;
-use crate::api::http::Body;
-use crate::app::App;
-use crate::error::ApiError;
-use crate::token::{self, AuthPolicy, CredentialKind, MintError, MintRequest, Origin};
+use crate::token::{
+    self, AuthPolicy, Authenticator, CredentialKind, MintError, MintRequest, Minted, Origin,
+};
 use limits::RateLimit;
 
 /// The identity in open mode, and its one group.
@@ -128,22 +121,19 @@ impl Vending {
         }
     }
 
-    async fn vend(
+    /// Vends a token to whoever `headers` prove to be, asking from `ip`;
+    /// `name` is the token id asked for (validated by the front).
+    pub async fn vend(
         &self,
-        app: &App,
-        parts: &http::request::Parts,
-    ) -> Result<Response<Body>, VendError> {
-        if parts.method != Method::GET && parts.method != Method::POST {
-            return Err(VendError::WrongMethod);
-        }
-        let ip = parts
-            .extensions
-            .get::<ClientAddr>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.0.ip());
+        auth: &Authenticator,
+        endpoint: &str,
+        ip: IpAddr,
+        name: Option<&str>,
+        headers: &http::HeaderMap,
+    ) -> Result<Minted, VendError> {
         if !self.by_address.allow(&ip) {
             return Err(VendError::RateLimited("address"));
         }
-        let name = name(parts.uri.query())?;
         let identity = match &self.authenticate {
             Authenticate::Open => {
                 tracing::warn!("vending is OPEN: a token was vended without authentication");
@@ -152,8 +142,8 @@ impl Vending {
                     groups: vec![ANONYMOUS.into()],
                 }
             }
-            Authenticate::Basic(users) => users.authenticate(&parts.headers).await?,
-            Authenticate::Oidc(verifier) => verifier.authenticate(&parts.headers).await?,
+            Authenticate::Basic(users) => users.authenticate(headers).await?,
+            Authenticate::Oidc(verifier) => verifier.authenticate(headers).await?,
         };
         if !self.by_identity.allow(&identity.sub) {
             return Err(VendError::RateLimited("identity"));
@@ -162,7 +152,7 @@ impl Vending {
             .policies
             .iter()
             .filter(|p| identity.groups.contains(&p.group));
-        let limits = &app.auth.policy().scope;
+        let limits = &auth.policy().scope;
         let (scope, ttl) =
             policy::union(applying, &identity.sub, limits)?.ok_or(VendError::NoPolicy)?;
         let default_id = (identity.sub.chars().count() <= token::MAX_TOKEN_ID_CHARS)
@@ -171,101 +161,16 @@ impl Vending {
             scope: &scope,
             kind: CredentialKind::Disposable,
             ttl_secs: Some(ttl),
-            token_id: name.as_deref().or(default_id),
+            token_id: name.or(default_id),
             subject: &identity.sub,
             origin: Origin::Api,
         };
-        let minted = token::mint(
-            &app.auth.ring(),
-            app.auth.policy(),
-            &app.endpoint,
+        Ok(token::mint(
+            &auth.ring(),
+            auth.policy(),
+            endpoint,
             &request,
             token::unix_now(),
-        )?;
-        let body = serde_json::json!({
-            "authToken": minted.envelope,
-            "expiresAt": minted.expires_at,
-        });
-        let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
-        *response.status_mut() = StatusCode::OK;
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        // A token is a secret: no cache in between may keep it.
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        Ok(response)
-    }
-}
-
-/// Serves one vending request (the body of a POST is not read).
-pub async fn serve(
-    app: &App,
-    parts: &http::request::Parts,
-    _body: Incoming,
-) -> Result<Response<Body>, ApiError> {
-    let Some(vending) = &app.vending else {
-        return Err(VendError::NotEnabled.into());
-    };
-    let work = vending.vend(app, parts);
-    match tokio::time::timeout(app.limits.request_timeout, work).await {
-        Ok(result) => result.map_err(ApiError::from),
-        Err(_) => Err(ApiError::new(
-            crate::error::ErrorCode::TimeoutError,
-            "request timed out",
-        )),
-    }
-}
-
-/// `?name=`: the token id asked for (SPEC 3.3: at most 64 characters).
-fn name(query: Option<&str>) -> Result<Option<String>, VendError> {
-    let mut found = None;
-    for pair in query.unwrap_or("").split('&') {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if key != "name" {
-            continue;
-        }
-        if found.is_some() {
-            return Err(VendError::BadRequest("query parameter `name` is repeated"));
-        }
-        let value = percent_decode(value).ok_or(VendError::BadRequest(
-            "`name` has a malformed percent-encoding",
-        ))?;
-        if value.is_empty() || value.chars().count() > token::MAX_TOKEN_ID_CHARS {
-            return Err(VendError::BadRequest("`name` must be 1 to 64 characters"));
-        }
-        if value.chars().any(char::is_control) {
-            return Err(VendError::BadRequest(
-                "`name` must not contain control characters",
-            ));
-        }
-        found = Some(value);
-    }
-    Ok(found)
-}
-
-/// `%XX` escapes and `+` as a space, as the HTTP API decodes its queries;
-/// `None` for a bad escape or non-UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
-    crate::api::http::request::percent_decode(text, true).and_then(|b| String::from_utf8(b).ok())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn name_is_validated() {
-        assert_eq!(name(None).unwrap(), None);
-        assert_eq!(
-            name(Some("x=1&name=web%2D42")).unwrap().as_deref(),
-            Some("web-42")
-        );
-        assert!(name(Some("name=")).is_err());
-        assert!(name(Some(&format!("name={}", "a".repeat(65)))).is_err());
-        assert!(name(Some("name=a&name=b")).is_err());
-        assert!(name(Some("name=%zz")).is_err());
-        assert!(name(Some("name=%0A")).is_err());
+        )?)
     }
 }

@@ -5,8 +5,10 @@
 //! become `{"code", "message"}` JSON in [`error_response`], the only place an
 //! HTTP status is chosen.
 
+pub mod demo;
 pub mod request;
 mod topics;
+mod vend;
 
 use std::time::{Duration, Instant};
 
@@ -70,9 +72,9 @@ async fn dispatch(
     let (parts, body) = req.into_parts();
     // Routes outside the classification table: no credential operation.
     match parts.uri.path() {
-        "/vend" => return (None, crate::vending::serve(app, &parts, body).await),
+        "/vend" => return (None, vend::serve(app, &parts, body).await),
         "/demo" => {
-            if let Some(page) = crate::demo::page(app, &parts) {
+            if let Some(page) = demo::page(app, &parts) {
                 return (None, Ok(page));
             }
         }

@@ -20,7 +20,7 @@ use crate::api::http::Body;
 use crate::app::App;
 
 /// The page, as `examples/demo/index.html` has it.
-pub const PAGE: &str = include_str!("../examples/demo/index.html");
+pub const PAGE: &str = include_str!("../../../examples/demo/index.html");
 
 /// The page's Content-Security-Policy, computed once from [`PAGE`].
 pub static CSP: LazyLock<String> = LazyLock::new(|| content_security_policy(PAGE));

@@ -5,7 +5,8 @@
 
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 
-use super::http::Body;
+/// The body of a preflight answer.
+type Body = http_body_util::Full<bytes::Bytes>;
 
 /// The request headers a browser may send: the Web SDK's, named one by one
 /// (`*` would not cover `authorization`).

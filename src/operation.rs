@@ -233,6 +233,15 @@ pub enum Target<'a> {
 }
 
 impl Target<'_> {
+    /// How many keys (or collection names) it names.
+    pub fn key_count(&self) -> usize {
+        match self {
+            Target::Keys(keys) => keys.len(),
+            Target::Union { sources, .. } => 1 + sources.0.len(),
+            Target::Topic(_) | Target::None => 0,
+        }
+    }
+
     /// Whether any key (or collection name) it names is empty: Momento refuses
     /// those with INVALID_ARGUMENT, and so does every front.
     pub fn has_empty_key(&self) -> bool {

@@ -170,6 +170,94 @@ async fn batches_are_all_of_and_never_half_written() {
     assert_eq!(err.code(), Code::PermissionDenied);
 }
 
+/// `server.max_keys_per_request` caps every batch: one key more is
+/// INVALID_ARGUMENT before any key is authorized or reaches the backend
+/// (nothing of an over-cap SetBatch is written); at the cap, batches answer
+/// every key in order, although several lookups are in flight at once.
+#[tokio::test]
+async fn batches_are_capped_in_keys_and_answered_in_order() {
+    const CAP: usize = 40;
+    let s = start(|c| c.server.max_keys_per_request = CAP).await;
+    let su = jwt(&s.superuser);
+    let t = Some(su.as_str());
+    let mut c = client(&s).await;
+    let names: Vec<String> = (0..=CAP).map(|i| format!("k{i}")).collect();
+    let over = |n: usize| names[..n].iter().map(|k| set(k, k)).collect::<Vec<_>>();
+    let err = c
+        .set_batch(call(
+            SetBatchRequest {
+                items: over(CAP + 1),
+            },
+            t,
+            Some(CACHE),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert!(
+        err.message().contains("at most 40 keys"),
+        "{}",
+        err.message()
+    );
+    let first = c.get(call(get("k0"), t, Some(CACHE))).await.unwrap();
+    assert_eq!(first.into_inner().result, ECacheResult::Miss as i32);
+    let gets = |n: usize| GetBatchRequest {
+        items: names[..n].iter().map(|k| get(k)).collect(),
+    };
+    let err = c
+        .get_batch(call(gets(CAP + 1), t, Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let keys = |n: usize| KeysExistRequest {
+        cache_keys: names[..n].iter().map(|k| k.as_bytes().to_vec()).collect(),
+    };
+    let err = c
+        .keys_exist(call(keys(CAP + 1), t, Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    // A fine-grained token over the cap hears the same (the cap comes first).
+    let narrow = jwt(&s.mint(
+        r#"{"permissions":[{"role":"readonly","cache":"default-cache","item":{"key":"k0"}}]}"#,
+        true,
+        Some(600),
+    ));
+    let err = c
+        .keys_exist(call(keys(CAP + 1), Some(&narrow), Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    // At the cap: every other key is stored; answers come back in request order.
+    let even: Vec<_> = names[..CAP].iter().step_by(2).map(|k| set(k, k)).collect();
+    let mut stored = c
+        .set_batch(call(SetBatchRequest { items: even }, t, Some(CACHE)))
+        .await
+        .unwrap()
+        .into_inner();
+    while stored.message().await.unwrap().is_some() {}
+    let mut stream = c
+        .get_batch(call(gets(CAP), t, Some(CACHE)))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut got = Vec::new();
+    while let Some(r) = stream.message().await.unwrap() {
+        got.push((r.result == ECacheResult::Hit as i32).then_some(r.cache_body));
+    }
+    let want: Vec<_> = (0..CAP)
+        .map(|i| (i % 2 == 0).then(|| format!("k{i}").into_bytes()))
+        .collect();
+    assert_eq!(got, want);
+    let exists = c
+        .keys_exist(call(keys(CAP), t, Some(CACHE)))
+        .await
+        .unwrap()
+        .into_inner()
+        .exists;
+    assert_eq!(exists, (0..CAP).map(|i| i % 2 == 0).collect::<Vec<_>>());
+}
+
 #[tokio::test]
 async fn every_failure_has_its_status() {
     let s = start(|c| c.server.max_value_bytes = 1024).await;

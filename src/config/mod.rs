@@ -61,6 +61,8 @@ pub struct ServerLimits {
     pub max_header_bytes: usize,
     /// Largest cache value or topic message.
     pub max_value_bytes: usize,
+    /// Most keys one batch request (GetBatch, SetBatch, KeysExist) may name.
+    pub max_keys_per_request: usize,
     pub header_read_timeout: Duration,
     /// Every request but long polls must finish within this.
     pub request_timeout: Duration,
@@ -79,6 +81,7 @@ impl Default for ServerLimits {
             max_connections: 10_000,
             max_header_bytes: 16 * 1024,
             max_value_bytes: 5 * 1024 * 1024,
+            max_keys_per_request: 1000,
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             long_poll_timeout: Duration::from_secs(25),
@@ -108,6 +111,9 @@ impl std::fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 /// The sections whose scalar settings the environment may override.
+/// The largest `server.max_keys_per_request` accepted.
+const MAX_KEYS_PER_REQUEST: usize = 100_000;
+
 const OVERRIDABLE: [&str; 4] = ["server", "admin", "auth", "backend"];
 
 impl Config {
@@ -288,10 +294,16 @@ fn server_limits(raw: &raw::RawServer, errors: &mut Vec<String>) -> Option<Serve
     if !(1..=64 * 1024 * 1024).contains(&raw.max_value_bytes) {
         errors.push("server.max_value_bytes must be between 1 and 67108864".into());
     }
+    if !(1..=MAX_KEYS_PER_REQUEST).contains(&raw.max_keys_per_request) {
+        errors.push(format!(
+            "server.max_keys_per_request must be between 1 and {MAX_KEYS_PER_REQUEST}"
+        ));
+    }
     Some(ServerLimits {
         max_connections: raw.max_connections,
         max_header_bytes: raw.max_header_bytes,
         max_value_bytes: raw.max_value_bytes,
+        max_keys_per_request: raw.max_keys_per_request,
         header_read_timeout: header_read_timeout?,
         request_timeout: request_timeout?,
         long_poll_timeout: long_poll_timeout?,

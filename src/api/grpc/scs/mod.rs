@@ -11,6 +11,7 @@ mod support;
 
 use std::sync::Arc;
 
+use futures_util::{StreamExt, TryStreamExt};
 use momento_protos::cache_client::scs_server::Scs;
 use momento_protos::cache_client::*;
 use tonic::codegen::tokio_stream;
@@ -23,6 +24,9 @@ use super::{authorized_not_served, not_served, observe};
 use crate::backend::{CacheBackend, Condition, TtlOutcome, TtlUpdate, value_hash};
 use crate::error::{ApiError, ErrorCode};
 use crate::operation::{Keys, OperationKind, SourceKeys, Target};
+
+/// How many GetBatch items are fetched ahead of the client's reading.
+const LOOKAHEAD: usize = 4;
 
 #[tonic::async_trait]
 impl Scs for ScsFront {
@@ -76,10 +80,15 @@ impl Scs for ScsFront {
             let (permit, cache) = self.permit(&request, OperationKind::KeysExist, |r| {
                 Target::Keys(Keys::List(&r.cache_keys))
             })?;
-            let mut exists = Vec::with_capacity(request.get_ref().cache_keys.len());
-            for key in &request.get_ref().cache_keys {
-                exists.push(self.app.backend.exists(&permit, &cache, key).await?);
-            }
+            // Many lookups in flight at once (pipelined on Redis), answered in order.
+            // (By index: a closure over `&Vec<u8>` trips the `Send` check of
+            // higher-ranked lifetimes.)
+            let keys = &request.get_ref().cache_keys;
+            let exists = futures_util::stream::iter(0..keys.len())
+                .map(|i| self.app.backend.exists(&permit, &cache, &keys[i]))
+                .buffered(64)
+                .try_collect()
+                .await?;
             Ok(KeysExistResponse { exists })
         })
         .await
@@ -87,9 +96,9 @@ impl Scs for ScsFront {
 
     type GetBatchStream = Streamed<GetResponse>;
 
-    /// Items are fetched one at a time as the client reads them (a small
-    /// bounded channel): a batch naming one large value many times costs one
-    /// value at a time, not all of them at once. The batch must finish within
+    /// Items are fetched a few at a time as the client reads them (a small
+    /// bounded channel, [`LOOKAHEAD`] gets ahead): a batch naming one large
+    /// value many times costs a handful of values at a time, not all of them. The batch must finish within
     /// `request_timeout` like any request: a client that stops reading frees
     /// the task then, and finds DEADLINE_EXCEEDED after what it was sent (a
     /// slot is always kept for that last word), as it does on shutdown.
@@ -112,7 +121,13 @@ impl Scs for ScsFront {
             let app = Arc::clone(&self.app);
             tokio::spawn(async move {
                 let deadline = crate::clock::deadline(app.limits.request_timeout);
-                for key in keys {
+                // Up to LOOKAHEAD gets in flight at once: on Redis they share
+                // the multiplexed connections, pipelined, instead of waiting
+                // for one round trip after another.
+                let mut gets = futures_util::stream::iter(0..keys.len())
+                    .map(|i| app.backend.get(&permit, &cache, &keys[i]))
+                    .buffered(LOOKAHEAD);
+                loop {
                     let room = tokio::select! {
                         biased;
                         () = app.drained() => Err(ApiError::new(
@@ -132,7 +147,10 @@ impl Scs for ScsFront {
                             return;
                         }
                     };
-                    let response = match app.backend.get(&permit, &cache, &key).await {
+                    let Some(got) = gets.next().await else {
+                        return;
+                    };
+                    let response = match got {
                         Ok(value) => Ok(get_response(value)),
                         Err(e) => Err(ApiError::from(e).grpc_status()),
                     };

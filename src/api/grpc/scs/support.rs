@@ -37,6 +37,14 @@ impl ScsFront {
             cache: &cache,
             target: keys(request.get_ref()),
         };
+        // Counted before anything is looked at: the cap bounds the work of
+        // authorizing a batch as well as the backend's.
+        let max = self.app.limits.max_keys_per_request;
+        if op.target.key_count() > max {
+            return Err(ApiError::invalid(format!(
+                "a request may name at most {max} keys (server.max_keys_per_request)"
+            )));
+        }
         let permit = verified.scope.authorize(&op)?;
         // Validation after authorization: only an authorized caller learns more.
         if op.target.has_empty_key() {

@@ -20,10 +20,7 @@ fn the_shipped_config_parses_with_the_documented_defaults() {
     assert_eq!(config.caches, ["default-cache"]);
     assert_eq!(config.auth, AuthPolicy::default());
     assert_eq!(config.server, scopegate::config::ServerLimits::default());
-    assert_eq!(
-        config.backend,
-        scopegate::backend::memory::MemoryLimits::default()
-    );
+    assert_eq!(config.backend, scopegate::backend::Limits::default());
     assert_eq!(config.tls, None);
     assert_eq!(config.keys.signing_key().map(|k| k.kid()), Some("k1"));
     // An empty file means every default, but a key is still required.

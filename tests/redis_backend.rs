@@ -44,7 +44,7 @@ fn backend_with(url: &str, namespace: &str, adjust: impl FnOnce(&mut RedisConfig
         ..RedisConfig::new(url)
     };
     adjust(&mut config);
-    let limits = scopegate::backend::memory::MemoryLimits {
+    let limits = scopegate::backend::Limits {
         topic_replay: 5,
         heartbeat: Duration::from_millis(300),
         ..Default::default()

@@ -42,7 +42,7 @@ impl Backend {
     /// The memory backend, or Redis when `redis` is set (connecting in the
     /// background: call within a tokio runtime).
     pub fn new(
-        limits: memory::MemoryLimits,
+        limits: Limits,
         redis: Option<&redis::RedisConfig>,
         caches: &[String],
         metrics: crate::metrics::BackendMetrics,
@@ -382,6 +382,35 @@ impl IdleClock {
     /// than idleness): the silence starts again now.
     pub fn restart(&mut self) {
         self.due = crate::clock::deadline(self.every);
+    }
+}
+
+/// The `[backend]` limits, one set for both backends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Memory: bytes of keys and values one cache holds before it evicts
+    /// (TinyLFU). Redis evicts by its own `maxmemory` policy.
+    pub max_bytes_per_cache: u64,
+    /// Messages each topic keeps for subscribers that resume (on Redis: the
+    /// stream's approximate `MAXLEN`).
+    pub topic_replay: usize,
+    /// Memory: bytes of message values each topic keeps; the oldest go first.
+    pub topic_replay_bytes: usize,
+    /// Memory: topics one cache may hold at once.
+    pub max_topics_per_cache: usize,
+    /// An idle subscription yields a heartbeat this often.
+    pub heartbeat: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes_per_cache: 256 * 1024 * 1024,
+            topic_replay: 1024,
+            topic_replay_bytes: 16 * 1024 * 1024,
+            max_topics_per_cache: 10_000,
+            heartbeat: Duration::from_secs(5),
+        }
     }
 }
 

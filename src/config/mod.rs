@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::memory::MemoryLimits;
+use crate::backend::Limits as BackendLimits;
 pub use crate::backend::redis::RedisConfig;
 use crate::token::{AuthPolicy, KeyRing};
 use validate::{DAY, HOUR, address, auth_policy, cache_names, cors_origins, duration, key_ring};
@@ -41,7 +41,7 @@ pub struct Config {
     pub auth: AuthPolicy,
     /// Limits of the memory backend; its topic settings (replay, heartbeat)
     /// apply to the Redis backend too.
-    pub backend: MemoryLimits,
+    pub backend: BackendLimits,
     /// `Some`: the Redis backend (`[backend] kind = "redis"`); `None`: memory.
     pub redis: Option<RedisConfig>,
     pub caches: Vec<String>,
@@ -312,7 +312,7 @@ fn server_limits(raw: &raw::RawServer, errors: &mut Vec<String>) -> Option<Serve
     })
 }
 
-fn backend_limits(raw: &raw::RawBackend, errors: &mut Vec<String>) -> Option<MemoryLimits> {
+fn backend_limits(raw: &raw::RawBackend, errors: &mut Vec<String>) -> Option<BackendLimits> {
     if raw.max_bytes_per_cache < 1024 {
         errors.push("backend.max_bytes_per_cache must be at least 1024".into());
     }
@@ -326,7 +326,7 @@ fn backend_limits(raw: &raw::RawBackend, errors: &mut Vec<String>) -> Option<Mem
         errors.push("backend.max_topics_per_cache must be at least 1".into());
     }
     let heartbeat = duration(&raw.heartbeat, "backend.heartbeat", HOUR, errors);
-    Some(MemoryLimits {
+    Some(BackendLimits {
         max_bytes_per_cache: raw.max_bytes_per_cache,
         topic_replay: raw.topic_replay,
         topic_replay_bytes: raw.topic_replay_bytes,

@@ -15,37 +15,10 @@ use topics::Topics;
 use moka::ops::compute::Op;
 
 use super::{
-    BackendError, CacheBackend, Condition, ItemInfo, Resume, TopicBackend, TopicValue, TtlOutcome,
-    TtlUpdate,
+    BackendError, CacheBackend, Condition, ItemInfo, Limits, Resume, TopicBackend, TopicValue,
+    TtlOutcome, TtlUpdate,
 };
 use crate::scope::Permit;
-
-/// Limits of the memory backend.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MemoryLimits {
-    /// Bytes of keys and values one cache holds before it evicts (TinyLFU).
-    pub max_bytes_per_cache: u64,
-    /// Messages each topic keeps for subscribers that resume.
-    pub topic_replay: usize,
-    /// Bytes of message values each topic keeps; the oldest go first.
-    pub topic_replay_bytes: usize,
-    /// Topics one cache may hold at once.
-    pub max_topics_per_cache: usize,
-    /// An idle subscription yields a heartbeat this often.
-    pub heartbeat: Duration,
-}
-
-impl Default for MemoryLimits {
-    fn default() -> Self {
-        MemoryLimits {
-            max_bytes_per_cache: 256 * 1024 * 1024,
-            topic_replay: 1024,
-            topic_replay_bytes: 16 * 1024 * 1024,
-            max_topics_per_cache: 10_000,
-            heartbeat: Duration::from_secs(5),
-        }
-    }
-}
 
 #[derive(Clone)]
 struct Item {
@@ -95,7 +68,7 @@ struct Store {
 }
 
 impl Store {
-    fn new(limits: &MemoryLimits) -> Self {
+    fn new(limits: &Limits) -> Self {
         let items = moka::sync::Cache::<Box<[u8]>, Item>::builder()
             .max_capacity(limits.max_bytes_per_cache)
             .weigher(|key, item| weigh(key, item))
@@ -113,12 +86,12 @@ pub struct MemoryBackend {
     caches: DashMap<Box<str>, Arc<Store>>,
     /// Caches declared in the config: they always exist (SPEC 9).
     declared: Vec<String>,
-    limits: MemoryLimits,
+    limits: Limits,
 }
 
 impl MemoryBackend {
     /// A backend holding `caches`.
-    pub fn new(limits: MemoryLimits, caches: &[String]) -> Self {
+    pub fn new(limits: Limits, caches: &[String]) -> Self {
         let backend = MemoryBackend {
             caches: DashMap::new(),
             declared: caches.to_vec(),

@@ -14,7 +14,7 @@ use std::time::Duration;
 use dashmap::DashMap;
 use tokio::sync::watch;
 
-use super::MemoryLimits;
+use crate::backend::Limits;
 use crate::backend::{
     BackendError, IdleClock, Resume, TopicEvent, TopicMessage, TopicSubscription, TopicValue,
 };
@@ -69,7 +69,7 @@ pub(super) struct Topics {
 }
 
 impl Topics {
-    pub(super) fn new(limits: &MemoryLimits) -> Self {
+    pub(super) fn new(limits: &Limits) -> Self {
         Topics {
             topics: DashMap::new(),
             replay: limits.topic_replay.max(1),
@@ -273,10 +273,10 @@ mod tests {
     use super::*;
 
     fn topics(replay: usize) -> Topics {
-        Topics::new(&MemoryLimits {
+        Topics::new(&Limits {
             topic_replay: replay,
             heartbeat: Duration::from_millis(50),
-            ..MemoryLimits::default()
+            ..Limits::default()
         })
     }
 
@@ -382,10 +382,10 @@ mod tests {
 
     #[tokio::test]
     async fn the_replay_ring_is_bounded_in_bytes_too() {
-        let t = Topics::new(&MemoryLimits {
+        let t = Topics::new(&Limits {
             topic_replay: 100,
             topic_replay_bytes: 10,
-            ..MemoryLimits::default()
+            ..Limits::default()
         });
         for i in 0..5 {
             t.publish("a", TopicValue::Binary(vec![i; 4].into()), "")
@@ -416,9 +416,9 @@ mod tests {
 
     #[test]
     fn topics_are_bounded_and_unheld_ones_are_forgotten() {
-        let t = Topics::new(&MemoryLimits {
+        let t = Topics::new(&Limits {
             max_topics_per_cache: 2,
-            ..MemoryLimits::default()
+            ..Limits::default()
         });
         let held = t.subscribe("a", None).unwrap();
         t.publish("b", text("x"), "").unwrap();

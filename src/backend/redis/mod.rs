@@ -27,7 +27,7 @@ pub use config::RedisConfig;
 pub use link::check_url;
 pub use topics::RedisSubscription;
 
-use super::memory::MemoryLimits;
+use super::Limits;
 use super::{
     BackendError, CacheBackend, Condition, ItemInfo, Resume, TopicBackend, TopicValue, TtlOutcome,
     TtlUpdate,
@@ -55,7 +55,7 @@ pub(super) struct Inner {
     changes: std::sync::atomic::AtomicU64,
     /// Caches declared in the config: they always exist and cannot be deleted.
     declared: Vec<String>,
-    limits: MemoryLimits,
+    limits: Limits,
     topics: topics::Hubs,
     max_topic_readers: usize,
 }
@@ -76,7 +76,7 @@ impl RedisBackend {
     /// Sets up the backend; connects in the background. Must run in a tokio runtime.
     pub fn new(
         config: &RedisConfig,
-        limits: MemoryLimits,
+        limits: Limits,
         caches: &[String],
         metrics: BackendMetrics,
     ) -> Result<RedisBackend, String> {

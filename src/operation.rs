@@ -40,8 +40,50 @@ pub enum Front {
     Http,
 }
 
+/// The service a row is served by: a gRPC service of Momento's protocol, or
+/// Momento's HTTP API. The one routing table: each front dispatches on this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Service {
+    /// `cache_client.Scs`
+    Scs,
+    /// `cache_client.pubsub.Pubsub`
+    Pubsub,
+    /// `control_client.ScsControl`
+    Control,
+    /// `token.Token`
+    Token,
+    /// `auth.Auth`
+    Auth,
+    /// `cache_client.Ping`
+    Ping,
+    /// Momento's HTTP API (SPEC 5).
+    Http,
+}
+
+impl Service {
+    pub const fn front(self) -> Front {
+        match self {
+            Service::Http => Front::Http,
+            _ => Front::Grpc,
+        }
+    }
+
+    /// The gRPC service name of the protocol (`package.Service`).
+    pub const fn grpc_name(self) -> Option<&'static str> {
+        match self {
+            Service::Scs => Some("cache_client.Scs"),
+            Service::Pubsub => Some("cache_client.pubsub.Pubsub"),
+            Service::Control => Some("control_client.ScsControl"),
+            Service::Token => Some("token.Token"),
+            Service::Auth => Some("auth.Auth"),
+            Service::Ping => Some("cache_client.Ping"),
+            Service::Http => None,
+        }
+    }
+}
+
 macro_rules! classification {
-    ($( $kind:ident = $front:ident $route:literal => $class:ident ),+ $(,)?) => {
+    ($( $kind:ident = $service:ident $route:literal => $class:ident ),+ $(,)?) => {
         /// Every operation scopegate knows. Anything else is refused.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum OperationKind { $($kind),+ }
@@ -55,14 +97,20 @@ macro_rules! classification {
                 match self { $(OperationKind::$kind => Class::$class),+ }
             }
 
-            /// The gRPC path (`/package.Service/Method`) or HTTP route of this kind.
+            /// The gRPC path (`/package.Service/Method`) or HTTP route
+            /// (`METHOD /path/{capture}`) of this kind.
             pub const fn route(self) -> &'static str {
                 match self { $(OperationKind::$kind => $route),+ }
             }
 
+            /// The service that serves this kind.
+            pub const fn service(self) -> Service {
+                match self { $(OperationKind::$kind => Service::$service),+ }
+            }
+
             /// The protocol this kind is spoken on.
             pub const fn front(self) -> Front {
-                match self { $(OperationKind::$kind => Front::$front),+ }
+                self.service().front()
             }
 
             /// A short, bounded name for metrics and logs.
@@ -75,7 +123,7 @@ macro_rules! classification {
             /// never reaches a service.
             pub fn from_grpc_path(path: &str) -> Option<OperationKind> {
                 match path {
-                    $( $route if matches!(Front::$front, Front::Grpc) => Some(OperationKind::$kind), )+
+                    $( $route if !matches!(Service::$service, Service::Http) => Some(OperationKind::$kind), )+
                     _ => None,
                 }
             }
@@ -85,83 +133,139 @@ macro_rules! classification {
 
 classification! {
     // cache_client.Scs: scalar items.
-    Get = Grpc "/cache_client.Scs/Get" => Read,
-    GetWithHash = Grpc "/cache_client.Scs/GetWithHash" => Read,
-    ItemGetTtl = Grpc "/cache_client.Scs/ItemGetTtl" => Read,
-    ItemGetType = Grpc "/cache_client.Scs/ItemGetType" => Read,
-    GetBatch = Grpc "/cache_client.Scs/GetBatch" => Read,
-    KeysExist = Grpc "/cache_client.Scs/KeysExist" => Read,
-    Set = Grpc "/cache_client.Scs/Set" => Write,
-    Delete = Grpc "/cache_client.Scs/Delete" => Write,
-    SetBatch = Grpc "/cache_client.Scs/SetBatch" => Write,
-    SetIf = Grpc "/cache_client.Scs/SetIf" => ReadWrite,
-    SetIfHash = Grpc "/cache_client.Scs/SetIfHash" => ReadWrite,
-    SetIfNotExists = Grpc "/cache_client.Scs/SetIfNotExists" => ReadWrite,
-    Increment = Grpc "/cache_client.Scs/Increment" => ReadWrite,
-    UpdateTtl = Grpc "/cache_client.Scs/UpdateTtl" => ReadWrite,
+    Get = Scs "/cache_client.Scs/Get" => Read,
+    GetWithHash = Scs "/cache_client.Scs/GetWithHash" => Read,
+    ItemGetTtl = Scs "/cache_client.Scs/ItemGetTtl" => Read,
+    ItemGetType = Scs "/cache_client.Scs/ItemGetType" => Read,
+    GetBatch = Scs "/cache_client.Scs/GetBatch" => Read,
+    KeysExist = Scs "/cache_client.Scs/KeysExist" => Read,
+    Set = Scs "/cache_client.Scs/Set" => Write,
+    Delete = Scs "/cache_client.Scs/Delete" => Write,
+    SetBatch = Scs "/cache_client.Scs/SetBatch" => Write,
+    SetIf = Scs "/cache_client.Scs/SetIf" => ReadWrite,
+    SetIfHash = Scs "/cache_client.Scs/SetIfHash" => ReadWrite,
+    SetIfNotExists = Scs "/cache_client.Scs/SetIfNotExists" => ReadWrite,
+    Increment = Scs "/cache_client.Scs/Increment" => ReadWrite,
+    UpdateTtl = Scs "/cache_client.Scs/UpdateTtl" => ReadWrite,
     // Dictionaries (key = dictionary_name).
-    DictionaryGet = Grpc "/cache_client.Scs/DictionaryGet" => Read,
-    DictionaryFetch = Grpc "/cache_client.Scs/DictionaryFetch" => Read,
-    DictionaryLength = Grpc "/cache_client.Scs/DictionaryLength" => Read,
-    DictionarySet = Grpc "/cache_client.Scs/DictionarySet" => Write,
-    DictionaryDelete = Grpc "/cache_client.Scs/DictionaryDelete" => Write,
-    DictionaryIncrement = Grpc "/cache_client.Scs/DictionaryIncrement" => ReadWrite,
+    DictionaryGet = Scs "/cache_client.Scs/DictionaryGet" => Read,
+    DictionaryFetch = Scs "/cache_client.Scs/DictionaryFetch" => Read,
+    DictionaryLength = Scs "/cache_client.Scs/DictionaryLength" => Read,
+    DictionarySet = Scs "/cache_client.Scs/DictionarySet" => Write,
+    DictionaryDelete = Scs "/cache_client.Scs/DictionaryDelete" => Write,
+    DictionaryIncrement = Scs "/cache_client.Scs/DictionaryIncrement" => ReadWrite,
     // Sets (key = set_name).
-    SetFetch = Grpc "/cache_client.Scs/SetFetch" => Read,
-    SetSample = Grpc "/cache_client.Scs/SetSample" => Read,
-    SetContains = Grpc "/cache_client.Scs/SetContains" => Read,
-    SetLength = Grpc "/cache_client.Scs/SetLength" => Read,
-    SetUnion = Grpc "/cache_client.Scs/SetUnion" => Write,
-    SetDifference = Grpc "/cache_client.Scs/SetDifference" => Write,
-    SetPop = Grpc "/cache_client.Scs/SetPop" => ReadWrite,
+    SetFetch = Scs "/cache_client.Scs/SetFetch" => Read,
+    SetSample = Scs "/cache_client.Scs/SetSample" => Read,
+    SetContains = Scs "/cache_client.Scs/SetContains" => Read,
+    SetLength = Scs "/cache_client.Scs/SetLength" => Read,
+    SetUnion = Scs "/cache_client.Scs/SetUnion" => Write,
+    SetDifference = Scs "/cache_client.Scs/SetDifference" => Write,
+    SetPop = Scs "/cache_client.Scs/SetPop" => ReadWrite,
     // Lists (key = list_name).
-    ListFetch = Grpc "/cache_client.Scs/ListFetch" => Read,
-    ListLength = Grpc "/cache_client.Scs/ListLength" => Read,
-    ListPushFront = Grpc "/cache_client.Scs/ListPushFront" => ReadWrite,
-    ListPushBack = Grpc "/cache_client.Scs/ListPushBack" => ReadWrite,
-    ListConcatenateFront = Grpc "/cache_client.Scs/ListConcatenateFront" => ReadWrite,
-    ListConcatenateBack = Grpc "/cache_client.Scs/ListConcatenateBack" => ReadWrite,
-    ListPopFront = Grpc "/cache_client.Scs/ListPopFront" => ReadWrite,
-    ListPopBack = Grpc "/cache_client.Scs/ListPopBack" => ReadWrite,
-    ListRemove = Grpc "/cache_client.Scs/ListRemove" => ReadWrite,
-    ListErase = Grpc "/cache_client.Scs/ListErase" => ReadWrite,
-    ListRetain = Grpc "/cache_client.Scs/ListRetain" => ReadWrite,
+    ListFetch = Scs "/cache_client.Scs/ListFetch" => Read,
+    ListLength = Scs "/cache_client.Scs/ListLength" => Read,
+    ListPushFront = Scs "/cache_client.Scs/ListPushFront" => ReadWrite,
+    ListPushBack = Scs "/cache_client.Scs/ListPushBack" => ReadWrite,
+    ListConcatenateFront = Scs "/cache_client.Scs/ListConcatenateFront" => ReadWrite,
+    ListConcatenateBack = Scs "/cache_client.Scs/ListConcatenateBack" => ReadWrite,
+    ListPopFront = Scs "/cache_client.Scs/ListPopFront" => ReadWrite,
+    ListPopBack = Scs "/cache_client.Scs/ListPopBack" => ReadWrite,
+    ListRemove = Scs "/cache_client.Scs/ListRemove" => ReadWrite,
+    ListErase = Scs "/cache_client.Scs/ListErase" => ReadWrite,
+    ListRetain = Scs "/cache_client.Scs/ListRetain" => ReadWrite,
     // Sorted sets (key = set_name).
-    SortedSetFetch = Grpc "/cache_client.Scs/SortedSetFetch" => Read,
-    SortedSetGetScore = Grpc "/cache_client.Scs/SortedSetGetScore" => Read,
-    SortedSetGetRank = Grpc "/cache_client.Scs/SortedSetGetRank" => Read,
-    SortedSetLength = Grpc "/cache_client.Scs/SortedSetLength" => Read,
-    SortedSetLengthByScore = Grpc "/cache_client.Scs/SortedSetLengthByScore" => Read,
-    SortedSetPut = Grpc "/cache_client.Scs/SortedSetPut" => Write,
-    SortedSetRemove = Grpc "/cache_client.Scs/SortedSetRemove" => Write,
-    SortedSetIncrement = Grpc "/cache_client.Scs/SortedSetIncrement" => ReadWrite,
-    SortedSetUnionStore = Grpc "/cache_client.Scs/SortedSetUnionStore" => ReadWriteFromSources,
+    SortedSetFetch = Scs "/cache_client.Scs/SortedSetFetch" => Read,
+    SortedSetGetScore = Scs "/cache_client.Scs/SortedSetGetScore" => Read,
+    SortedSetGetRank = Scs "/cache_client.Scs/SortedSetGetRank" => Read,
+    SortedSetLength = Scs "/cache_client.Scs/SortedSetLength" => Read,
+    SortedSetLengthByScore = Scs "/cache_client.Scs/SortedSetLengthByScore" => Read,
+    SortedSetPut = Scs "/cache_client.Scs/SortedSetPut" => Write,
+    SortedSetRemove = Scs "/cache_client.Scs/SortedSetRemove" => Write,
+    SortedSetIncrement = Scs "/cache_client.Scs/SortedSetIncrement" => ReadWrite,
+    SortedSetUnionStore = Scs "/cache_client.Scs/SortedSetUnionStore" => ReadWriteFromSources,
     // Topics (cache_name and topic in the body).
-    Publish = Grpc "/cache_client.pubsub.Pubsub/Publish" => Publish,
-    Subscribe = Grpc "/cache_client.pubsub.Pubsub/Subscribe" => Subscribe,
+    Publish = Pubsub "/cache_client.pubsub.Pubsub/Publish" => Publish,
+    Subscribe = Pubsub "/cache_client.pubsub.Pubsub/Subscribe" => Subscribe,
     // Control plane.
-    CreateCache = Grpc "/control_client.ScsControl/CreateCache" => SuperUser,
-    DeleteCache = Grpc "/control_client.ScsControl/DeleteCache" => SuperUser,
-    ListCaches = Grpc "/control_client.ScsControl/ListCaches" => SuperUser,
-    FlushCache = Grpc "/control_client.ScsControl/FlushCache" => SuperUser,
-    CreateSigningKey = Grpc "/control_client.ScsControl/CreateSigningKey" => SuperUser,
-    RevokeSigningKey = Grpc "/control_client.ScsControl/RevokeSigningKey" => SuperUser,
-    ListSigningKeys = Grpc "/control_client.ScsControl/ListSigningKeys" => SuperUser,
-    CreateIndex = Grpc "/control_client.ScsControl/CreateIndex" => SuperUser,
-    DeleteIndex = Grpc "/control_client.ScsControl/DeleteIndex" => SuperUser,
-    ListIndexes = Grpc "/control_client.ScsControl/ListIndexes" => SuperUser,
+    CreateCache = Control "/control_client.ScsControl/CreateCache" => SuperUser,
+    DeleteCache = Control "/control_client.ScsControl/DeleteCache" => SuperUser,
+    ListCaches = Control "/control_client.ScsControl/ListCaches" => SuperUser,
+    FlushCache = Control "/control_client.ScsControl/FlushCache" => SuperUser,
+    CreateSigningKey = Control "/control_client.ScsControl/CreateSigningKey" => SuperUser,
+    RevokeSigningKey = Control "/control_client.ScsControl/RevokeSigningKey" => SuperUser,
+    ListSigningKeys = Control "/control_client.ScsControl/ListSigningKeys" => SuperUser,
+    CreateIndex = Control "/control_client.ScsControl/CreateIndex" => SuperUser,
+    DeleteIndex = Control "/control_client.ScsControl/DeleteIndex" => SuperUser,
+    ListIndexes = Control "/control_client.ScsControl/ListIndexes" => SuperUser,
     // Minting.
-    GenerateDisposableToken = Grpc "/token.Token/GenerateDisposableToken" => SuperUser,
-    GenerateApiToken = Grpc "/auth.Auth/GenerateApiToken" => SuperUser,
-    RefreshApiToken = Grpc "/auth.Auth/RefreshApiToken" => OwnCredential,
+    GenerateDisposableToken = Token "/token.Token/GenerateDisposableToken" => SuperUser,
+    GenerateApiToken = Auth "/auth.Auth/GenerateApiToken" => SuperUser,
+    RefreshApiToken = Auth "/auth.Auth/RefreshApiToken" => OwnCredential,
     // The Go SDK's health check (empty request and response).
-    Ping = Grpc "/cache_client.Ping/Ping" => AnyCredential,
+    Ping = Ping "/cache_client.Ping/Ping" => AnyCredential,
     // Momento HTTP API (SPEC 5).
     HttpCacheGet = Http "GET /cache/{cache}" => Read,
     HttpCachePut = Http "PUT /cache/{cache}" => Write,
     HttpCacheDelete = Http "DELETE /cache/{cache}" => Write,
     HttpTopicPublish = Http "POST /topics/{cache}/{topic}" => Publish,
     HttpTopicSubscribe = Http "GET /topics/{cache}/{topic}" => Subscribe,
+}
+
+/// What the table says of an HTTP request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpRoute<'p> {
+    /// A row: its kind, and the path segments its `{captures}` stand for, in
+    /// order (unused ones empty), still percent-encoded.
+    Row(OperationKind, [&'p str; 2]),
+    /// A row's path, with another method: 405.
+    WrongMethod,
+    /// No row's path.
+    NoRoute,
+}
+
+impl OperationKind {
+    /// Classifies an HTTP request by the table's `Http` rows.
+    pub fn from_http<'p>(method: &str, path: &'p str) -> HttpRoute<'p> {
+        let mut path_matched = false;
+        for &kind in OperationKind::ALL {
+            if kind.service() != Service::Http {
+                continue;
+            }
+            let (row_method, template) = kind.route().split_once(' ').unwrap_or(("", ""));
+            if let Some(captures) = captures(template, path) {
+                if row_method == method {
+                    return HttpRoute::Row(kind, captures);
+                }
+                path_matched = true;
+            }
+        }
+        if path_matched {
+            HttpRoute::WrongMethod
+        } else {
+            HttpRoute::NoRoute
+        }
+    }
+}
+
+/// Matches `path` against a row's template (`/cache/{cache}`): the same
+/// number of segments, literal ones equal; returns what the captures matched.
+fn captures<'p>(template: &str, path: &'p str) -> Option<[&'p str; 2]> {
+    let mut found = [""; 2];
+    let mut n = 0;
+    let mut want = template.strip_prefix('/')?.split('/');
+    let mut got = path.strip_prefix('/')?.split('/');
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return Some(found),
+            (Some(w), Some(g)) if w.starts_with('{') => {
+                *found.get_mut(n)? = g;
+                n += 1;
+            }
+            (Some(w), Some(g)) if w == g => {}
+            _ => return None,
+        }
+    }
 }
 
 impl OperationKind {
@@ -337,6 +441,94 @@ mod tests {
             "GET /cache/{cache}",
         ] {
             assert_eq!(OperationKind::from_grpc_path(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn http_requests_are_routed_by_the_table() {
+        use HttpRoute::*;
+        let cases = [
+            (
+                "GET",
+                "/cache/c",
+                Row(OperationKind::HttpCacheGet, ["c", ""]),
+            ),
+            (
+                "PUT",
+                "/cache/c",
+                Row(OperationKind::HttpCachePut, ["c", ""]),
+            ),
+            (
+                "DELETE",
+                "/cache/c%2Fd",
+                Row(OperationKind::HttpCacheDelete, ["c%2Fd", ""]),
+            ),
+            ("GET", "/cache/", Row(OperationKind::HttpCacheGet, ["", ""])),
+            (
+                "POST",
+                "/topics/c/t",
+                Row(OperationKind::HttpTopicPublish, ["c", "t"]),
+            ),
+            (
+                "GET",
+                "/topics/c/t",
+                Row(OperationKind::HttpTopicSubscribe, ["c", "t"]),
+            ),
+            ("POST", "/cache/c", WrongMethod),
+            ("PATCH", "/topics/c/t", WrongMethod),
+            ("GET", "/cache/c/", NoRoute),
+            ("GET", "/cache", NoRoute),
+            ("GET", "/topics/c", NoRoute),
+            ("GET", "/topics/c/t/u", NoRoute),
+            ("GET", "cache/c", NoRoute),
+            ("GET", "/", NoRoute),
+            ("GET", "/cache_client.Scs/Get", NoRoute),
+        ];
+        for (method, path, want) in cases {
+            assert_eq!(
+                OperationKind::from_http(method, path),
+                want,
+                "{method} {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_row_names_its_service_in_its_route() {
+        for &kind in OperationKind::ALL {
+            let route = kind.route();
+            match kind.service().grpc_name() {
+                Some(service) => {
+                    let (named, method) = route[1..].split_once('/').unwrap();
+                    assert_eq!(named, service, "{kind:?}");
+                    assert_eq!(
+                        method,
+                        kind.name(),
+                        "{kind:?}: the method is the kind's name"
+                    );
+                }
+                None => {
+                    let (method, path) = route.split_once(' ').unwrap();
+                    assert!(
+                        ["GET", "PUT", "DELETE", "POST"].contains(&method),
+                        "{kind:?}"
+                    );
+                    assert_eq!(
+                        OperationKind::from_http(method, path),
+                        HttpRoute::Row(
+                            kind,
+                            [
+                                "{cache}",
+                                if path.matches('{').count() == 2 {
+                                    "{topic}"
+                                } else {
+                                    ""
+                                }
+                            ]
+                        )
+                    );
+                }
+            }
         }
     }
 

@@ -8,10 +8,10 @@ use momento_protos::control_client::scs_control_server::ScsControl;
 use momento_protos::control_client::*;
 use tonic::{Request, Response, Status};
 
-use super::{authorized_not_served, caller, observe};
+use super::{authorized_not_served, caller, classified, kind, observe};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::operation::{Operation, OperationKind};
+use crate::operation::Operation;
 use crate::scope::Permit;
 
 pub struct ControlFront {
@@ -19,8 +19,10 @@ pub struct ControlFront {
 }
 
 impl ControlFront {
-    fn permit<T>(&self, request: &Request<T>, kind: OperationKind) -> Result<Permit, ApiError> {
-        Ok(caller(request)?.scope.authorize(&Operation::global(kind))?)
+    /// The caller's permit for this request's classified kind.
+    fn permit<T>(&self, request: &Request<T>) -> Result<Permit, ApiError> {
+        let op = Operation::global(kind(classified(request))?);
+        Ok(caller(request)?.scope.authorize(&op)?)
     }
 }
 
@@ -40,8 +42,8 @@ impl ScsControl for ControlFront {
         &self,
         request: Request<CreateCacheRequest>,
     ) -> Result<Response<CreateCacheResponse>, Status> {
-        observe(&self.app, OperationKind::CreateCache, async {
-            let permit = self.permit(&request, OperationKind::CreateCache)?;
+        observe(&self.app, classified(&request), async {
+            let permit = self.permit(&request)?;
             self.app
                 .backend
                 .create_cache(&permit, cache_name(&request.get_ref().cache_name)?)
@@ -55,8 +57,8 @@ impl ScsControl for ControlFront {
         &self,
         request: Request<DeleteCacheRequest>,
     ) -> Result<Response<DeleteCacheResponse>, Status> {
-        observe(&self.app, OperationKind::DeleteCache, async {
-            let permit = self.permit(&request, OperationKind::DeleteCache)?;
+        observe(&self.app, classified(&request), async {
+            let permit = self.permit(&request)?;
             self.app
                 .backend
                 .delete_cache(&permit, cache_name(&request.get_ref().cache_name)?)
@@ -70,8 +72,8 @@ impl ScsControl for ControlFront {
         &self,
         request: Request<ListCachesRequest>,
     ) -> Result<Response<ListCachesResponse>, Status> {
-        observe(&self.app, OperationKind::ListCaches, async {
-            let permit = self.permit(&request, OperationKind::ListCaches)?;
+        observe(&self.app, classified(&request), async {
+            let permit = self.permit(&request)?;
             let cache = self
                 .app
                 .backend
@@ -95,8 +97,8 @@ impl ScsControl for ControlFront {
         &self,
         request: Request<FlushCacheRequest>,
     ) -> Result<Response<FlushCacheResponse>, Status> {
-        observe(&self.app, OperationKind::FlushCache, async {
-            let permit = self.permit(&request, OperationKind::FlushCache)?;
+        observe(&self.app, classified(&request), async {
+            let permit = self.permit(&request)?;
             self.app
                 .backend
                 .flush_cache(&permit, cache_name(&request.get_ref().cache_name)?)
@@ -108,11 +110,11 @@ impl ScsControl for ControlFront {
 
     authorized_not_served! {
         global:
-        create_signing_key(CreateSigningKeyRequest) -> CreateSigningKeyResponse = CreateSigningKey;
-        revoke_signing_key(RevokeSigningKeyRequest) -> RevokeSigningKeyResponse = RevokeSigningKey;
-        list_signing_keys(ListSigningKeysRequest) -> ListSigningKeysResponse = ListSigningKeys;
-        create_index(CreateIndexRequest) -> CreateIndexResponse = CreateIndex;
-        delete_index(DeleteIndexRequest) -> DeleteIndexResponse = DeleteIndex;
-        list_indexes(ListIndexesRequest) -> ListIndexesResponse = ListIndexes;
+        create_signing_key(CreateSigningKeyRequest) -> CreateSigningKeyResponse;
+        revoke_signing_key(RevokeSigningKeyRequest) -> RevokeSigningKeyResponse;
+        list_signing_keys(ListSigningKeysRequest) -> ListSigningKeysResponse;
+        create_index(CreateIndexRequest) -> CreateIndexResponse;
+        delete_index(DeleteIndexRequest) -> DeleteIndexResponse;
+        list_indexes(ListIndexesRequest) -> ListIndexesResponse;
     }
 }

@@ -19,10 +19,10 @@ use momento_protos::token::{GenerateDisposableTokenRequest, GenerateDisposableTo
 use tonic::codegen::tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use super::observe;
+use super::{classified, kind, observe};
 use crate::app::App;
 use crate::error::{ApiError, ErrorCode};
-use crate::operation::{Operation, OperationKind};
+use crate::operation::Operation;
 use crate::token::{
     self, AuthError, CredentialKind, MintRequest, Minted, Origin, RefreshRefusal, Verified,
 };
@@ -70,14 +70,14 @@ impl Token for MintFront {
         &self,
         request: Request<GenerateDisposableTokenRequest>,
     ) -> Result<Response<GenerateDisposableTokenResponse>, Status> {
-        let kind = OperationKind::GenerateDisposableToken;
-        observe(&self.app, kind, async {
+        let classified = classified(&request);
+        observe(&self.app, classified, async {
             let r = request.get_ref();
             let verified = self.caller(&r.auth_token)?;
             // Momento answers a fine-grained caller with INVALID_ARGUMENT (SPEC 7).
             verified
                 .scope
-                .authorize(&Operation::global(kind))
+                .authorize(&Operation::global(kind(classified)?))
                 .map_err(|denial| ApiError {
                     denial_reason: Some(denial.reason()),
                     ..ApiError::invalid(
@@ -121,11 +121,13 @@ impl Auth for MintFront {
         &self,
         request: Request<GenerateApiTokenRequest>,
     ) -> Result<Response<GenerateApiTokenResponse>, Status> {
-        let kind = OperationKind::GenerateApiToken;
-        observe(&self.app, kind, async {
+        let classified = classified(&request);
+        observe(&self.app, classified, async {
             let r = request.get_ref();
             let verified = self.caller(&r.auth_token)?;
-            verified.scope.authorize(&Operation::global(kind))?;
+            verified
+                .scope
+                .authorize(&Operation::global(kind(classified)?))?;
             let scope = r
                 .permissions
                 .as_ref()
@@ -163,11 +165,13 @@ impl Auth for MintFront {
         &self,
         request: Request<RefreshApiTokenRequest>,
     ) -> Result<Response<RefreshApiTokenResponse>, Status> {
-        let kind = OperationKind::RefreshApiToken;
-        observe(&self.app, kind, async {
+        let classified = classified(&request);
+        observe(&self.app, classified, async {
             let r = request.get_ref();
             let verified = self.caller(&r.api_key)?;
-            verified.scope.authorize(&Operation::global(kind))?;
+            verified
+                .scope
+                .authorize(&Operation::global(kind(classified)?))?;
             let redeemed = self
                 .app
                 .redeem_refresh_token(&r.refresh_token, &verified)

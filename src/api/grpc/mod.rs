@@ -27,14 +27,14 @@ use momento_protos::cache_client::scs_server::ScsServer;
 use momento_protos::control_client::scs_control_server::ScsControlServer;
 use momento_protos::token::token_server::TokenServer;
 use tokio::sync::Semaphore;
-use tonic::codegen::Service;
+use tonic::codegen::Service as _;
 
 use body::GrpcBody;
 
 use super::ResponseBody;
 use crate::app::App;
 use crate::error::{ApiError, ErrorCode, Limit};
-use crate::operation::OperationKind;
+use crate::operation::{OperationKind, Service};
 use crate::token::{AuthError, Verified};
 
 /// The gRPC services, built once per server.
@@ -131,25 +131,21 @@ impl Grpc {
         if let Some(verified) = verified {
             parts.extensions.insert(Caller(verified));
         }
+        // The kind travels with the request: handlers read it, never name it.
+        parts.extensions.insert(Classified(kind));
         let body = GrpcBody::new(body, Arc::clone(budget), cap, encoded);
         let req = Request::from_parts(parts, body);
-        let route = kind.route();
+        // The one dispatch: the table's service column.
         let call = async {
-            let response = if route.starts_with("/cache_client.Scs/") {
-                self.scs.clone().call(req).await
-            } else if route.starts_with("/cache_client.pubsub.Pubsub/") {
-                self.pubsub.clone().call(req).await
-            } else if route.starts_with("/control_client.ScsControl/") {
-                self.control.clone().call(req).await
-            } else if route.starts_with("/token.Token/") {
-                self.token.clone().call(req).await
-            } else if route.starts_with("/auth.Auth/") {
-                self.auth.clone().call(req).await
-            } else if kind == OperationKind::Ping {
-                Ok(ping::serve(app, req).await)
-            } else {
-                // The table names no other service; fail closed if it ever does.
-                return None;
+            let response = match kind.service() {
+                Service::Scs => self.scs.clone().call(req).await,
+                Service::Pubsub => self.pubsub.clone().call(req).await,
+                Service::Control => self.control.clone().call(req).await,
+                Service::Token => self.token.clone().call(req).await,
+                Service::Auth => self.auth.clone().call(req).await,
+                Service::Ping => Ok(ping::serve(app, req).await),
+                // `from_grpc_path` never classifies an HTTP row; fail closed.
+                Service::Http => return None,
             };
             Some(match response {
                 Ok(response) => response,
@@ -190,19 +186,20 @@ fn refused(
 /// macro expands to, so they are written in its expanded form (a boxed,
 /// `Send` future). `keyed:` rows authorize one key field of the request in the
 /// `cache` metadata's cache (via the service's `permit` and `one`); `global:`
-/// rows need a superuser (via the service's `permit`).
+/// rows need a superuser (via the service's `permit`). The kind is the one
+/// the path was classified as.
 macro_rules! authorized_not_served {
-    (keyed: $($method:ident($request:ty) -> $response:ty = $kind:ident, $field:ident;)+) => {
-        $( authorized_not_served!(@rpc $method, $request, $response, $kind, |this, request| {
-            this.permit(&request, OperationKind::$kind, |r| one(&r.$field))
+    (keyed: $($method:ident($request:ty) -> $response:ty, $field:ident;)+) => {
+        $( authorized_not_served!(@rpc $method, $request, $response, |this, request| {
+            this.permit(&request, |r| one(&r.$field))
         }); )+
     };
-    (global: $($method:ident($request:ty) -> $response:ty = $kind:ident;)+) => {
-        $( authorized_not_served!(@rpc $method, $request, $response, $kind, |this, request| {
-            this.permit(&request, OperationKind::$kind)
+    (global: $($method:ident($request:ty) -> $response:ty;)+) => {
+        $( authorized_not_served!(@rpc $method, $request, $response, |this, request| {
+            this.permit(&request)
         }); )+
     };
-    (@rpc $method:ident, $request:ty, $response:ty, $kind:ident, |$this:ident, $req:ident| $authorize:block) => {
+    (@rpc $method:ident, $request:ty, $response:ty, |$this:ident, $req:ident| $authorize:block) => {
         fn $method<'life0, 'async_trait>(
             &'life0 self,
             $req: tonic::Request<$request>,
@@ -217,7 +214,7 @@ macro_rules! authorized_not_served {
         {
             Box::pin(async move {
                 let $this = self;
-                $crate::api::grpc::observe(&$this.app, OperationKind::$kind, async {
+                $crate::api::grpc::observe(&$this.app, $crate::api::grpc::classified(&$req), async {
                     $authorize?;
                     Err($crate::api::grpc::not_served())
                 })
@@ -281,6 +278,21 @@ fn head_caller(app: &App, headers: &http::HeaderMap) -> Result<Arc<Verified>, Ap
     Ok(app.auth.authenticate(text.trim())?)
 }
 
+/// The kind [`Grpc::handle`] classified a request as, from its path.
+#[derive(Clone, Copy)]
+struct Classified(OperationKind);
+
+/// The kind of a request, as classified from its path (`None` only outside
+/// [`Grpc::handle`], where [`kind`] fails closed).
+pub(crate) fn classified<T>(request: &tonic::Request<T>) -> Option<OperationKind> {
+    request.extensions().get::<Classified>().map(|c| c.0)
+}
+
+/// [`classified`], failing closed: no kind, no authorization.
+fn kind(classified: Option<OperationKind>) -> Result<OperationKind, ApiError> {
+    classified.ok_or_else(|| AuthError::Malformed("request not classified").into())
+}
+
 /// The caller of a request whose credential is in its head: verified by
 /// [`Grpc::handle`] before the body was read.
 fn caller<T>(request: &tonic::Request<T>) -> Result<Arc<Verified>, ApiError> {
@@ -320,7 +332,7 @@ fn unserved() -> ApiError {
 /// Runs one RPC body: records its outcome and latency, and maps its failure.
 async fn observe<T>(
     app: &App,
-    kind: OperationKind,
+    kind: Option<OperationKind>,
     work: impl Future<Output = Result<T, ApiError>>,
 ) -> Result<tonic::Response<T>, tonic::Status> {
     let started = Instant::now();
@@ -328,7 +340,7 @@ async fn observe<T>(
     crate::api::outcome::record(
         &app.metrics,
         "grpc",
-        Some(kind),
+        kind,
         result.as_ref().err(),
         started.elapsed(),
     );

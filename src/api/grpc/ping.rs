@@ -11,7 +11,6 @@ use tonic_prost::ProstCodec;
 
 use super::body::GrpcBody;
 use crate::app::App;
-use crate::operation::OperationKind;
 
 #[derive(Clone, Copy, PartialEq, prost::Message)]
 pub struct PingRequest {}
@@ -37,13 +36,8 @@ where
     B::Error: std::fmt::Display,
 {
     let started = std::time::Instant::now();
+    let kind = request.extensions().get::<super::Classified>().map(|c| c.0);
     let response = Grpc::new(ProstCodec::default()).unary(Pong, request).await;
-    crate::api::outcome::record(
-        &app.metrics,
-        "grpc",
-        Some(OperationKind::Ping),
-        None,
-        started.elapsed(),
-    );
+    crate::api::outcome::record(&app.metrics, "grpc", kind, None, started.elapsed());
     response
 }

@@ -22,11 +22,11 @@ use tonic::codegen::tokio_stream::Stream;
 use tonic::codegen::tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::{caller, observe};
+use super::{caller, classified, kind, observe};
 use crate::app::App;
 use crate::backend::{Resume, TopicBackend, TopicEvent, TopicSubscription, TopicValue};
 use crate::error::ApiError;
-use crate::operation::{Operation, OperationKind};
+use crate::operation::Operation;
 use crate::token::Verified;
 
 pub struct PubsubFront {
@@ -50,12 +50,12 @@ fn names<'a>(cache: &'a str, topic: &'a str) -> Result<(&'a str, &'a str), ApiEr
 #[tonic::async_trait]
 impl Pubsub for PubsubFront {
     async fn publish(&self, request: Request<PublishRequest>) -> Result<Response<Empty>, Status> {
-        observe(&self.app, OperationKind::Publish, async {
+        observe(&self.app, classified(&request), async {
             let verified = caller(&request)?;
             let r = request.get_ref();
             let (cache, topic) = names(&r.cache_name, &r.topic)?;
             let permit = verified.scope.authorize(&Operation::topic(
-                OperationKind::Publish,
+                kind(classified(&request))?,
                 cache,
                 topic,
             ))?;
@@ -90,11 +90,11 @@ impl Pubsub for PubsubFront {
         &self,
         request: Request<SubscriptionRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
-        observe(&self.app, OperationKind::Subscribe, async {
+        observe(&self.app, classified(&request), async {
             let verified = caller(&request)?;
             let r = request.get_ref();
             let (cache, topic) = names(&r.cache_name, &r.topic)?;
-            let op = Operation::topic(OperationKind::Subscribe, cache, topic);
+            let op = Operation::topic(kind(classified(&request))?, cache, topic);
             let permit = verified.scope.authorize(&op)?;
             let resume = (r.resume_at_topic_sequence_number != 0).then_some(Resume {
                 sequence: r.resume_at_topic_sequence_number,

@@ -20,7 +20,7 @@ use hyper::body::Incoming;
 use crate::app::App;
 use crate::backend::CacheBackend;
 use crate::error::{ApiError, ErrorCode};
-use crate::operation::{Operation, OperationKind};
+use crate::operation::{HttpRoute, Operation, OperationKind};
 use request::{Query, credential, no_route, segment};
 
 /// Response body of the HTTP API.
@@ -87,14 +87,14 @@ async fn dispatch(
     let result = match route {
         Route::Topic { cache, topic } if kind == OperationKind::HttpTopicSubscribe => {
             // Long polls have their own deadline (server.long_poll_timeout).
-            topics::subscribe(app, &parts, &cache, &topic).await
+            topics::subscribe(app, kind, &parts, &cache, &topic).await
         }
         route => {
             let work = async {
                 match route {
                     Route::Cache { cache } => cache_item(app, kind, &parts, body, &cache).await,
                     Route::Topic { cache, topic } => {
-                        topics::publish(app, &parts, body, &cache, &topic).await
+                        topics::publish(app, kind, &parts, body, &cache, &topic).await
                     }
                 }
             };
@@ -108,49 +108,27 @@ async fn dispatch(
     (Some(kind), result)
 }
 
+/// Routes by the classification table's HTTP rows.
 fn route(method: &Method, path: &str) -> Result<(OperationKind, Route), ApiError> {
-    let mut segments = path.strip_prefix('/').unwrap_or(path).split('/');
-    let wrong_method = || ApiError {
-        http_status: Some(405),
-        ..ApiError::invalid("method not allowed on this route")
+    let (kind, [cache, topic]) = match OperationKind::from_http(method.as_str(), path) {
+        HttpRoute::Row(kind, captures) => (kind, captures),
+        HttpRoute::WrongMethod => {
+            return Err(ApiError {
+                http_status: Some(405),
+                ..ApiError::invalid("method not allowed on this route")
+            });
+        }
+        HttpRoute::NoRoute => return Err(no_route()),
     };
-    match (
-        segments.next(),
-        segments.next(),
-        segments.next(),
-        segments.next(),
-    ) {
-        (Some("cache"), Some(cache), None, None) => {
-            let kind = match *method {
-                Method::GET => OperationKind::HttpCacheGet,
-                Method::PUT => OperationKind::HttpCachePut,
-                Method::DELETE => OperationKind::HttpCacheDelete,
-                _ => return Err(wrong_method()),
-            };
-            Ok((
-                kind,
-                Route::Cache {
-                    cache: segment(cache, "cache name")?,
-                },
-            ))
-        }
-        (Some("topics"), Some(cache), Some(topic), None) => {
-            let kind = match *method {
-                Method::POST => OperationKind::HttpTopicPublish,
-                Method::GET => OperationKind::HttpTopicSubscribe,
-                _ => return Err(wrong_method()),
-            };
-            let cache = segment(cache, "cache name")?;
-            Ok((
-                kind,
-                Route::Topic {
-                    cache,
-                    topic: segment(topic, "topic name")?,
-                },
-            ))
-        }
-        _ => Err(no_route()),
-    }
+    let cache = segment(cache, "cache name")?;
+    let route = match kind {
+        OperationKind::HttpTopicPublish | OperationKind::HttpTopicSubscribe => Route::Topic {
+            cache,
+            topic: segment(topic, "topic name")?,
+        },
+        _ => Route::Cache { cache },
+    };
+    Ok((kind, route))
 }
 
 /// GET, PUT and DELETE of one cache item.
@@ -161,7 +139,11 @@ async fn cache_item(
     body: Incoming,
     cache: &str,
 ) -> Result<Response<Body>, ApiError> {
+    // The one order of every front: authenticate (as soon as the credential
+    // can be found: it may be in the query), read the request's fields,
+    // authorize; the body is read only after.
     let query = Query::parse(parts.uri.query())?;
+    let verified = app.auth.authenticate(credential(&parts.headers, &query)?)?;
     let key = query.key()?;
     let ttl = match kind {
         OperationKind::HttpCachePut => {
@@ -170,7 +152,6 @@ async fn cache_item(
         }
         _ => None,
     };
-    let verified = app.auth.authenticate(credential(&parts.headers, &query)?)?;
     let permit = verified
         .scope
         .authorize(&Operation::key(kind, cache, &key))?;

@@ -29,15 +29,16 @@ const RECHECK: Duration = Duration::from_millis(250);
 
 pub(super) async fn publish(
     app: &App,
+    kind: OperationKind,
     parts: &http::request::Parts,
     body: Incoming,
     cache: &str,
     topic: &str,
 ) -> Result<Response<Body>, ApiError> {
     let query = Query::parse(parts.uri.query())?;
-    check_declared_length(parts, app.limits.max_value_bytes)?;
     let verified = app.auth.authenticate(credential(&parts.headers, &query)?)?;
-    let op = Operation::topic(OperationKind::HttpTopicPublish, cache, topic);
+    check_declared_length(parts, app.limits.max_value_bytes)?;
+    let op = Operation::topic(kind, cache, topic);
     let permit = verified.scope.authorize(&op)?;
     let body = read_body(body, app.limits.max_value_bytes).await?;
     let text = parts
@@ -65,15 +66,16 @@ pub(super) async fn publish(
 
 pub(super) async fn subscribe(
     app: &App,
+    kind: OperationKind,
     parts: &http::request::Parts,
     cache: &str,
     topic: &str,
 ) -> Result<Response<Body>, ApiError> {
     let query = Query::parse(parts.uri.query())?;
+    let verified = app.auth.authenticate(credential(&parts.headers, &query)?)?;
     let sequence = Query::number(&query.sequence_number, "sequence_number")?;
     let page = Query::number(&query.sequence_page, "sequence_page")?;
-    let verified = app.auth.authenticate(credential(&parts.headers, &query)?)?;
-    let op = Operation::topic(OperationKind::HttpTopicSubscribe, cache, topic);
+    let op = Operation::topic(kind, cache, topic);
     let permit = verified.scope.authorize(&op)?;
     let resume = sequence.map(|sequence| Resume {
         sequence,

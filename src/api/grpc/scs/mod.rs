@@ -20,10 +20,10 @@ use tonic::{Request, Response, Status};
 pub use support::ScsFront;
 use support::{Streamed, get_response, one, set_ok};
 
-use super::{authorized_not_served, not_served, observe};
+use super::{authorized_not_served, classified, not_served, observe};
 use crate::backend::{CacheBackend, Condition, TtlOutcome, TtlUpdate, value_hash};
 use crate::error::{ApiError, ErrorCode};
-use crate::operation::{Keys, OperationKind, SourceKeys, Target};
+use crate::operation::{Keys, SourceKeys, Target};
 
 /// How many GetBatch items are fetched ahead of the client's reading.
 const LOOKAHEAD: usize = 4;
@@ -31,8 +31,8 @@ const LOOKAHEAD: usize = 4;
 #[tonic::async_trait]
 impl Scs for ScsFront {
     async fn get(&self, request: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {
-        observe(&self.app, OperationKind::Get, async {
-            let (permit, cache) = self.keyed(&request, OperationKind::Get)?;
+        observe(&self.app, classified(&request), async {
+            let (permit, cache) = self.keyed(&request)?;
             let value = self
                 .app
                 .backend
@@ -44,8 +44,8 @@ impl Scs for ScsFront {
     }
 
     async fn set(&self, request: Request<SetRequest>) -> Result<Response<SetResponse>, Status> {
-        observe(&self.app, OperationKind::Set, async {
-            let (permit, cache) = self.keyed(&request, OperationKind::Set)?;
+        observe(&self.app, classified(&request), async {
+            let (permit, cache) = self.keyed(&request)?;
             let r = request.get_ref();
             let (ttl, value) = self.value(r.ttl_milliseconds, &r.cache_body)?;
             self.app
@@ -61,8 +61,8 @@ impl Scs for ScsFront {
         &self,
         request: Request<DeleteRequest>,
     ) -> Result<Response<DeleteResponse>, Status> {
-        observe(&self.app, OperationKind::Delete, async {
-            let (permit, cache) = self.keyed(&request, OperationKind::Delete)?;
+        observe(&self.app, classified(&request), async {
+            let (permit, cache) = self.keyed(&request)?;
             self.app
                 .backend
                 .delete(&permit, &cache, &request.get_ref().cache_key)
@@ -76,10 +76,9 @@ impl Scs for ScsFront {
         &self,
         request: Request<KeysExistRequest>,
     ) -> Result<Response<KeysExistResponse>, Status> {
-        observe(&self.app, OperationKind::KeysExist, async {
-            let (permit, cache) = self.permit(&request, OperationKind::KeysExist, |r| {
-                Target::Keys(Keys::List(&r.cache_keys))
-            })?;
+        observe(&self.app, classified(&request), async {
+            let (permit, cache) =
+                self.permit(&request, |r| Target::Keys(Keys::List(&r.cache_keys)))?;
             // Many lookups in flight at once (pipelined on Redis), answered in order.
             // (By index: a closure over `&Vec<u8>` trips the `Send` check of
             // higher-ranked lifetimes.)
@@ -106,8 +105,8 @@ impl Scs for ScsFront {
         &self,
         request: Request<GetBatchRequest>,
     ) -> Result<Response<Self::GetBatchStream>, Status> {
-        observe(&self.app, OperationKind::GetBatch, async {
-            let (permit, cache) = self.permit(&request, OperationKind::GetBatch, |r| {
+        observe(&self.app, classified(&request), async {
+            let (permit, cache) = self.permit(&request, |r| {
                 Target::Keys(Keys::Gets(&r.items))
             })?;
             let keys: Vec<Vec<u8>> = request
@@ -174,10 +173,8 @@ impl Scs for ScsFront {
         &self,
         request: Request<SetBatchRequest>,
     ) -> Result<Response<Self::SetBatchStream>, Status> {
-        observe(&self.app, OperationKind::SetBatch, async {
-            let (permit, cache) = self.permit(&request, OperationKind::SetBatch, |r| {
-                Target::Keys(Keys::Sets(&r.items))
-            })?;
+        observe(&self.app, classified(&request), async {
+            let (permit, cache) = self.permit(&request, |r| Target::Keys(Keys::Sets(&r.items)))?;
             // Validate every item before writing any: nothing is half-written.
             let items = &request.get_ref().items;
             let values = items
@@ -202,8 +199,8 @@ impl Scs for ScsFront {
         request: Request<GetWithHashRequest>,
     ) -> Result<Response<GetWithHashResponse>, Status> {
         use get_with_hash_response::{Found, Missing, Result as R};
-        observe(&self.app, OperationKind::GetWithHash, async {
-            let item = self.item(&request, OperationKind::GetWithHash).await?;
+        observe(&self.app, classified(&request), async {
+            let item = self.item(&request).await?;
             let result = match item {
                 Some(item) => R::Found(Found {
                     hash: value_hash(&item.value).to_vec(),
@@ -224,7 +221,7 @@ impl Scs for ScsFront {
     ) -> Result<Response<SetIfResponse>, Status> {
         use momento_protos::cache_client::set_if_request::Condition as C;
         use set_if_response::{NotStored, Result as R, Stored};
-        observe(&self.app, OperationKind::SetIf, async {
+        observe(&self.app, classified(&request), async {
             let r = request.get_ref();
             let condition = match r.condition.as_ref() {
                 Some(C::Present(_)) => Ok(Condition::Present),
@@ -237,9 +234,7 @@ impl Scs for ScsFront {
                 Some(C::AbsentOrEqual(v)) => Ok(Condition::AbsentOrEqual(v.value_to_check.clone())),
                 None => Err(ApiError::invalid("a condition is required")),
             };
-            let stored = self
-                .conditional_set(&request, OperationKind::SetIf, condition)
-                .await?;
+            let stored = self.conditional_set(&request, condition).await?;
             let result = if stored {
                 R::Stored(Stored {})
             } else {
@@ -258,7 +253,7 @@ impl Scs for ScsFront {
     ) -> Result<Response<SetIfHashResponse>, Status> {
         use momento_protos::cache_client::set_if_hash_request::Condition as C;
         use set_if_hash_response::{NotStored, Result as R, Stored};
-        observe(&self.app, OperationKind::SetIfHash, async {
+        observe(&self.app, classified(&request), async {
             let r = request.get_ref();
             let condition = match r.condition.as_ref() {
                 Some(C::PresentAndHashEqual(h)) => {
@@ -276,9 +271,7 @@ impl Scs for ScsFront {
                 Some(C::Unconditional(_)) => Ok(Condition::Always),
                 None => Err(ApiError::invalid("a condition is required")),
             };
-            let stored = self
-                .conditional_set(&request, OperationKind::SetIfHash, condition)
-                .await?;
+            let stored = self.conditional_set(&request, condition).await?;
             let result = if stored {
                 R::Stored(Stored {
                     new_hash: value_hash(&r.cache_body).to_vec(),
@@ -298,13 +291,9 @@ impl Scs for ScsFront {
         request: Request<SetIfNotExistsRequest>,
     ) -> Result<Response<SetIfNotExistsResponse>, Status> {
         use set_if_not_exists_response::{NotStored, Result as R, Stored};
-        observe(&self.app, OperationKind::SetIfNotExists, async {
+        observe(&self.app, classified(&request), async {
             let stored = self
-                .conditional_set(
-                    &request,
-                    OperationKind::SetIfNotExists,
-                    Ok(Condition::Absent),
-                )
+                .conditional_set(&request, Ok(Condition::Absent))
                 .await?;
             let result = if stored {
                 R::Stored(Stored {})
@@ -322,8 +311,8 @@ impl Scs for ScsFront {
         &self,
         request: Request<IncrementRequest>,
     ) -> Result<Response<IncrementResponse>, Status> {
-        observe(&self.app, OperationKind::Increment, async {
-            let (permit, cache) = self.keyed(&request, OperationKind::Increment)?;
+        observe(&self.app, classified(&request), async {
+            let (permit, cache) = self.keyed(&request)?;
             let r = request.get_ref();
             let ttl = self.ttl(r.ttl_milliseconds)?;
             let value = self
@@ -342,8 +331,8 @@ impl Scs for ScsFront {
     ) -> Result<Response<UpdateTtlResponse>, Status> {
         use momento_protos::cache_client::update_ttl_request::UpdateTtl as U;
         use update_ttl_response::{Missing, NotSet, Result as R, Set};
-        observe(&self.app, OperationKind::UpdateTtl, async {
-            let (permit, cache) = self.keyed(&request, OperationKind::UpdateTtl)?;
+        observe(&self.app, classified(&request), async {
+            let (permit, cache) = self.keyed(&request)?;
             let r = request.get_ref();
             let update = match r.update_ttl {
                 Some(U::IncreaseToMilliseconds(ms)) => TtlUpdate::IncreaseTo(self.ttl(ms)?),
@@ -373,8 +362,8 @@ impl Scs for ScsFront {
         request: Request<ItemGetTtlRequest>,
     ) -> Result<Response<ItemGetTtlResponse>, Status> {
         use item_get_ttl_response::{Found, Missing, Result as R};
-        observe(&self.app, OperationKind::ItemGetTtl, async {
-            let item = self.item(&request, OperationKind::ItemGetTtl).await?;
+        observe(&self.app, classified(&request), async {
+            let item = self.item(&request).await?;
             let result = match item {
                 Some(item) => R::Found(Found {
                     remaining_ttl_millis: u64::try_from(item.remaining.as_millis())
@@ -394,8 +383,8 @@ impl Scs for ScsFront {
         request: Request<ItemGetTypeRequest>,
     ) -> Result<Response<ItemGetTypeResponse>, Status> {
         use item_get_type_response::{Found, ItemType, Missing, Result as R};
-        observe(&self.app, OperationKind::ItemGetType, async {
-            let item = self.item(&request, OperationKind::ItemGetType).await?;
+        observe(&self.app, classified(&request), async {
+            let item = self.item(&request).await?;
             // The memory backend stores scalars only, so anything found is one.
             let result = match item {
                 Some(_) => R::Found(Found {
@@ -414,12 +403,10 @@ impl Scs for ScsFront {
         &self,
         request: Request<SortedSetUnionStoreRequest>,
     ) -> Result<Response<SortedSetUnionStoreResponse>, Status> {
-        observe(&self.app, OperationKind::SortedSetUnionStore, async {
-            self.permit(&request, OperationKind::SortedSetUnionStore, |r| {
-                Target::Union {
-                    destination: &r.set_name,
-                    sources: SourceKeys(&r.sources),
-                }
+        observe(&self.app, classified(&request), async {
+            self.permit(&request, |r| Target::Union {
+                destination: &r.set_name,
+                sources: SourceKeys(&r.sources),
             })?;
             Err(not_served())
         })
@@ -428,37 +415,37 @@ impl Scs for ScsFront {
 
     authorized_not_served! {
         keyed:
-        dictionary_get(DictionaryGetRequest) -> DictionaryGetResponse = DictionaryGet, dictionary_name;
-        dictionary_fetch(DictionaryFetchRequest) -> DictionaryFetchResponse = DictionaryFetch, dictionary_name;
-        dictionary_set(DictionarySetRequest) -> DictionarySetResponse = DictionarySet, dictionary_name;
-        dictionary_increment(DictionaryIncrementRequest) -> DictionaryIncrementResponse = DictionaryIncrement, dictionary_name;
-        dictionary_delete(DictionaryDeleteRequest) -> DictionaryDeleteResponse = DictionaryDelete, dictionary_name;
-        dictionary_length(DictionaryLengthRequest) -> DictionaryLengthResponse = DictionaryLength, dictionary_name;
-        set_fetch(SetFetchRequest) -> SetFetchResponse = SetFetch, set_name;
-        set_sample(SetSampleRequest) -> SetSampleResponse = SetSample, set_name;
-        set_union(SetUnionRequest) -> SetUnionResponse = SetUnion, set_name;
-        set_difference(SetDifferenceRequest) -> SetDifferenceResponse = SetDifference, set_name;
-        set_contains(SetContainsRequest) -> SetContainsResponse = SetContains, set_name;
-        set_length(SetLengthRequest) -> SetLengthResponse = SetLength, set_name;
-        set_pop(SetPopRequest) -> SetPopResponse = SetPop, set_name;
-        list_push_front(ListPushFrontRequest) -> ListPushFrontResponse = ListPushFront, list_name;
-        list_push_back(ListPushBackRequest) -> ListPushBackResponse = ListPushBack, list_name;
-        list_pop_front(ListPopFrontRequest) -> ListPopFrontResponse = ListPopFront, list_name;
-        list_pop_back(ListPopBackRequest) -> ListPopBackResponse = ListPopBack, list_name;
-        list_erase(ListEraseRequest) -> ListEraseResponse = ListErase, list_name;
-        list_remove(ListRemoveRequest) -> ListRemoveResponse = ListRemove, list_name;
-        list_fetch(ListFetchRequest) -> ListFetchResponse = ListFetch, list_name;
-        list_length(ListLengthRequest) -> ListLengthResponse = ListLength, list_name;
-        list_concatenate_front(ListConcatenateFrontRequest) -> ListConcatenateFrontResponse = ListConcatenateFront, list_name;
-        list_concatenate_back(ListConcatenateBackRequest) -> ListConcatenateBackResponse = ListConcatenateBack, list_name;
-        list_retain(ListRetainRequest) -> ListRetainResponse = ListRetain, list_name;
-        sorted_set_put(SortedSetPutRequest) -> SortedSetPutResponse = SortedSetPut, set_name;
-        sorted_set_fetch(SortedSetFetchRequest) -> SortedSetFetchResponse = SortedSetFetch, set_name;
-        sorted_set_get_score(SortedSetGetScoreRequest) -> SortedSetGetScoreResponse = SortedSetGetScore, set_name;
-        sorted_set_remove(SortedSetRemoveRequest) -> SortedSetRemoveResponse = SortedSetRemove, set_name;
-        sorted_set_increment(SortedSetIncrementRequest) -> SortedSetIncrementResponse = SortedSetIncrement, set_name;
-        sorted_set_get_rank(SortedSetGetRankRequest) -> SortedSetGetRankResponse = SortedSetGetRank, set_name;
-        sorted_set_length(SortedSetLengthRequest) -> SortedSetLengthResponse = SortedSetLength, set_name;
-        sorted_set_length_by_score(SortedSetLengthByScoreRequest) -> SortedSetLengthByScoreResponse = SortedSetLengthByScore, set_name;
+        dictionary_get(DictionaryGetRequest) -> DictionaryGetResponse, dictionary_name;
+        dictionary_fetch(DictionaryFetchRequest) -> DictionaryFetchResponse, dictionary_name;
+        dictionary_set(DictionarySetRequest) -> DictionarySetResponse, dictionary_name;
+        dictionary_increment(DictionaryIncrementRequest) -> DictionaryIncrementResponse, dictionary_name;
+        dictionary_delete(DictionaryDeleteRequest) -> DictionaryDeleteResponse, dictionary_name;
+        dictionary_length(DictionaryLengthRequest) -> DictionaryLengthResponse, dictionary_name;
+        set_fetch(SetFetchRequest) -> SetFetchResponse, set_name;
+        set_sample(SetSampleRequest) -> SetSampleResponse, set_name;
+        set_union(SetUnionRequest) -> SetUnionResponse, set_name;
+        set_difference(SetDifferenceRequest) -> SetDifferenceResponse, set_name;
+        set_contains(SetContainsRequest) -> SetContainsResponse, set_name;
+        set_length(SetLengthRequest) -> SetLengthResponse, set_name;
+        set_pop(SetPopRequest) -> SetPopResponse, set_name;
+        list_push_front(ListPushFrontRequest) -> ListPushFrontResponse, list_name;
+        list_push_back(ListPushBackRequest) -> ListPushBackResponse, list_name;
+        list_pop_front(ListPopFrontRequest) -> ListPopFrontResponse, list_name;
+        list_pop_back(ListPopBackRequest) -> ListPopBackResponse, list_name;
+        list_erase(ListEraseRequest) -> ListEraseResponse, list_name;
+        list_remove(ListRemoveRequest) -> ListRemoveResponse, list_name;
+        list_fetch(ListFetchRequest) -> ListFetchResponse, list_name;
+        list_length(ListLengthRequest) -> ListLengthResponse, list_name;
+        list_concatenate_front(ListConcatenateFrontRequest) -> ListConcatenateFrontResponse, list_name;
+        list_concatenate_back(ListConcatenateBackRequest) -> ListConcatenateBackResponse, list_name;
+        list_retain(ListRetainRequest) -> ListRetainResponse, list_name;
+        sorted_set_put(SortedSetPutRequest) -> SortedSetPutResponse, set_name;
+        sorted_set_fetch(SortedSetFetchRequest) -> SortedSetFetchResponse, set_name;
+        sorted_set_get_score(SortedSetGetScoreRequest) -> SortedSetGetScoreResponse, set_name;
+        sorted_set_remove(SortedSetRemoveRequest) -> SortedSetRemoveResponse, set_name;
+        sorted_set_increment(SortedSetIncrementRequest) -> SortedSetIncrementResponse, set_name;
+        sorted_set_get_rank(SortedSetGetRankRequest) -> SortedSetGetRankResponse, set_name;
+        sorted_set_length(SortedSetLengthRequest) -> SortedSetLengthResponse, set_name;
+        sorted_set_length_by_score(SortedSetLengthByScoreRequest) -> SortedSetLengthByScoreResponse, set_name;
     }
 }

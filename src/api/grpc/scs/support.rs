@@ -9,11 +9,11 @@ use momento_protos::cache_client::*;
 use tonic::codegen::tokio_stream::Stream;
 use tonic::{Request, Status};
 
-use super::super::{cache_name, caller};
+use super::super::{cache_name, caller, classified, kind};
 use crate::app::App;
 use crate::backend::{CacheBackend, Condition, ItemInfo};
 use crate::error::ApiError;
-use crate::operation::{Keys, Operation, OperationKind, Target};
+use crate::operation::{Keys, Operation, Target};
 use crate::scope::Permit;
 
 pub struct ScsFront {
@@ -27,9 +27,9 @@ impl ScsFront {
     pub(super) fn permit<T>(
         &self,
         request: &Request<T>,
-        kind: OperationKind,
         keys: impl FnOnce(&T) -> Target<'_>,
     ) -> Result<(Permit, String), ApiError> {
+        let kind = kind(classified(request))?;
         let cache = cache_name(request)?;
         let verified = caller(request)?;
         let op = Operation {
@@ -57,18 +57,16 @@ impl ScsFront {
     pub(super) fn keyed<T: Keyed>(
         &self,
         request: &Request<T>,
-        kind: OperationKind,
     ) -> Result<(Permit, String), ApiError> {
-        self.permit(request, kind, |r| one(r.cache_key()))
+        self.permit(request, |r| one(r.cache_key()))
     }
 
     /// GetWithHash, ItemGetTtl, ItemGetType: authorize, then read the item.
     pub(super) async fn item<T: Keyed + Sync>(
         &self,
         request: &Request<T>,
-        kind: OperationKind,
     ) -> Result<Option<ItemInfo>, ApiError> {
-        let (permit, cache) = self.keyed(request, kind)?;
+        let (permit, cache) = self.keyed(request)?;
         Ok(self
             .app
             .backend
@@ -102,10 +100,9 @@ impl ScsFront {
     pub(super) async fn conditional_set<T: Stores + Sync>(
         &self,
         request: &Request<T>,
-        kind: OperationKind,
         condition: Result<Condition, ApiError>,
     ) -> Result<bool, ApiError> {
-        let (permit, cache) = self.keyed(request, kind)?;
+        let (permit, cache) = self.keyed(request)?;
         let condition = condition?;
         let r = request.get_ref();
         let (ttl, value) = self.value(r.ttl_milliseconds(), r.cache_body())?;

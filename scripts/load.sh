@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load test of the gateway, in two suites (BACKENDS, both by default):
+# Load test of the gateway, in three suites (SUITES, all by default):
 #
 # memory: oha against the gateway on the memory backend, side by side with a
 #   minimal hyper server on the same stack (examples/bench_tools.rs `baseline`)
@@ -16,6 +16,18 @@
 #   round. The CPU time of every process over every run is recorded too
 #   (/proc and /usr/bin/time), and Redis's command counts (INFO commandstats).
 #
+# wrk: wrk and CPU per request (scripts/load/wrk.sh, scripts/load/wrk_report.py),
+#   in alternating rounds: `wrk -t1 -c32` GET hit, 401 (bad signature) and cold
+#   verification (a fresh credential per request, scripts/load/wrk.lua) on the
+#   gateway against the bare hyper responder; the GET hit against HAProxy
+#   checking the same HS256 JWT with jwt_verify and exp
+#   (scripts/load/haproxy.cfg.template, the gateway's secret); gRPC Get with
+#   `h2load -c4 -m16` on the gateway against `grpc-baseline`; and GET through
+#   the gateway on Redis (wrk -c CONCURRENCY) against redis-benchmark GET at
+#   CONCURRENCY. Each with the server's CPU per request (/proc/PID/stat
+#   utime + stime) on both sides and the ratios. wrk, haproxy and h2load
+#   (nghttp2-client) are installed with apt-get when missing.
+#
 # Every ratio is measured in the same run (the machine is shared and noisy;
 # absolute numbers are not comparable between runs).
 #
@@ -23,11 +35,20 @@
 # sends a fixed count of requests (REDIS_REQUESTS; by default about DURATION
 # seconds' worth, from a 20,000-request calibration); every load command is
 # also killed after 6 x DURATION + 30 s. Everything on 127.0.0.1 only. oha is
-# installed with cargo when missing.
+# installed with cargo when missing (memory and redis suites only).
 #
-#   scripts/load.sh          # DURATION=8 CONCURRENCY=16 ROUNDS=3 RATE=20000 BACKENDS="memory redis"
+#   scripts/load.sh          # DURATION=8 CONCURRENCY=16 ROUNDS=3 RATE=20000 SUITES="memory redis wrk"
 #   DURATION=5 ROUNDS=2 scripts/load.sh
-#   BACKENDS=redis REDIS_CONNECTIONS=8 scripts/load.sh
+#   SUITES=wrk scripts/load.sh     # only the wrk / CPU-per-request section
+#   BACKENDS=redis REDIS_CONNECTIONS=8 scripts/load.sh   # BACKENDS alone: those suites, no wrk
+#
+# Knobs: SUITES (memory redis wrk; defaults to BACKENDS when that is set),
+# DURATION, ROUNDS, CONCURRENCY, RATE, PORT (uses PORT..PORT+4 and
+# PORT+10..PORT+14), COLD_URLS (credentials minted for the cold runs),
+# REDIS_CONNECTIONS, REDIS_REQUESTS; for wrk: WRK_THREADS (1),
+# WRK_CONNECTIONS (32), H2LOAD_CLIENTS (4), H2LOAD_STREAMS (16),
+# HAPROXY_NBTHREAD (nproc: one thread per core, like tokio's workers);
+# BUILD=0 skips the cargo build (the release binaries must exist).
 #
 # Throughput is measured at saturation. Latency is also measured at a fixed
 # RATE below saturation: at saturation on 2 cores the client and the servers
@@ -44,21 +65,33 @@ RATE=${RATE:-20000}
 CONCURRENCY=${CONCURRENCY:-16}
 PORT=${PORT:-18480}
 COLD_URLS=${COLD_URLS:-20000}
-BACKENDS=${BACKENDS:-memory redis}
+SUITES=${SUITES:-${BACKENDS:-memory redis wrk}}
+BUILD=${BUILD:-1}
 REDIS_CONNECTIONS=${REDIS_CONNECTIONS:-1}
 REDIS_REQUESTS=${REDIS_REQUESTS:-}
 LIMIT=$((DURATION * 6 + 30))
 
-has() { [[ " $BACKENDS " == *" $1 "* ]]; }
-has memory || has redis || { echo "BACKENDS must name memory and/or redis" >&2; exit 64; }
-if has redis; then
+has() { [[ " $SUITES " == *" $1 "* ]]; }
+for suite in $SUITES; do
+  [[ " memory redis wrk " == *" $suite "* ]] || { echo "SUITES must name memory, redis and/or wrk" >&2; exit 64; }
+done
+if has redis || has wrk; then
   for tool in redis-server redis-cli redis-benchmark; do
-    command -v "$tool" > /dev/null || { echo "$tool is needed for BACKENDS=redis" >&2; exit 1; }
+    command -v "$tool" > /dev/null || { echo "$tool is needed for SUITES=redis and wrk" >&2; exit 1; }
   done
 fi
 
-command -v oha >/dev/null || cargo install oha --locked
-cargo build --release --bin scopegate --example bench_tools
+if has memory || has redis; then command -v oha >/dev/null || cargo install oha --locked; fi
+if has wrk; then
+  missing=()
+  command -v wrk > /dev/null || missing+=(wrk)
+  command -v haproxy > /dev/null || missing+=(haproxy)
+  command -v h2load > /dev/null || missing+=(nghttp2-client)
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+  fi
+fi
+[ "$BUILD" = 0 ] || cargo build --release --bin scopegate --example bench_tools
 BIN=target/release/scopegate
 TOOLS=target/release/examples/bench_tools
 
@@ -93,24 +126,29 @@ track=()
 # verification cache holds one entry, so that every request with a new
 # credential is verified cold, and the baselines.
 "$BIN" serve --config "$work/config.toml" > "$work/gate.log" 2>&1 & pids+=($!)
+GATE_PID=$!
 track+=("gate_memory=$!")
 admins=($((PORT + 10)))
-if has memory; then
+if has memory || has wrk; then
   SCOPEGATE_SERVER_LISTEN="127.0.0.1:$((PORT + 1))" SCOPEGATE_ADMIN_LISTEN="127.0.0.1:$((PORT + 11))" \
     SCOPEGATE_AUTH_VERIFICATION_CACHE_ENTRIES=1 \
     "$BIN" serve --config "$work/config.toml" > "$work/cold.log" 2>&1 & pids+=($!)
+  COLD_PID=$!
   "$TOOLS" baseline "127.0.0.1:$((PORT + 2))" "$work/value" > "$work/baseline.log" 2>&1 & pids+=($!)
+  BASE_PID=$!
   "$TOOLS" grpc-baseline "127.0.0.1:$((PORT + 3))" "$work/value" > "$work/grpc-baseline.log" 2>&1 & pids+=($!)
+  GRPC_BASE_PID=$!
   admins+=($((PORT + 11)))
 fi
 
 # Redis of our own on a free loopback port, without persistence, and a
 # gateway on the Redis backend in front of it (same key, same declared cache).
 REDIS_PORT=
-if has redis; then
+if has redis || has wrk; then
   REDIS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
     --dir "$work" --logfile "$work/redis.log" & pids+=($!)
+  REDIS_PID=$!
   track+=("redis=$!")
   for _ in $(seq 50); do
     redis-cli -p "$REDIS_PORT" ping > /dev/null 2>&1 && break
@@ -127,6 +165,7 @@ namespace = "bench"
 connections = $REDIS_CONNECTIONS
 CONF
   "$BIN" serve --config "$work/redis.toml" > "$work/gate-redis.log" 2>&1 & pids+=($!)
+  RGATE_PID=$!
   track+=("gate_redis=$!")
   admins+=($((PORT + 14)))
 fi
@@ -243,8 +282,14 @@ if has redis; then
   done
 fi
 
+# shellcheck source=load/wrk.sh
+if has wrk; then source scripts/load/wrk.sh; fi
+
 mkdir -p target
-python3 - "$work" "$DURATION" "$CONCURRENCY" "$ROUNDS" "$RATE" "$BACKENDS" "$REDIS_CONNECTIONS" "$REDIS_REQUESTS" <<'PY' | tee target/load-report.md
+: > target/load-report.md
+status=0
+if has memory || has redis; then
+python3 - "$work" "$DURATION" "$CONCURRENCY" "$ROUNDS" "$RATE" "$SUITES" "$REDIS_CONNECTIONS" "$REDIS_REQUESTS" <<'PY' | tee target/load-report.md || status=1
 import json, statistics, sys
 work, duration, concurrency, rounds, rate = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 backends, redis_connections, redis_requests = sys.argv[6].split(), sys.argv[7], sys.argv[8]
@@ -406,3 +451,11 @@ print(f"every response had its expected status: {ok}")
 if not ok:
     sys.exit(1)
 PY
+fi
+if has wrk; then
+  python3 scripts/load/wrk_report.py "$work" duration="$DURATION" rounds="$ROUNDS" wrk_threads="$WRK_THREADS" \
+    wrk_connections="$WRK_CONNECTIONS" h2load_clients="$H2LOAD_CLIENTS" h2load_streams="$H2LOAD_STREAMS" \
+    concurrency="$CONCURRENCY" haproxy_nbthread="$HAPROXY_NBTHREAD" haproxy_version="$(haproxy -v | head -n 1 | cut -d ' ' -f 1-3)" \
+    redis_requests="$REDIS_REQUESTS" cold_urls="$COLD_URLS" | tee -a target/load-report.md || status=1
+fi
+exit "$status"

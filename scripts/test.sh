@@ -34,10 +34,8 @@ tests/sdk_node/run.sh memory
 tests/sdk_python/run.sh memory
 tests/browser/run.sh memory
 
-# The backend-parameterised suites again, on the Redis backend (a redis-server
-# per test binary, started by tests/support/redis.rs; the SDK suites start
-# their own).
-SCOPEGATE_TEST_BACKEND=redis cargo test --test http_api --test sdk --test grpc --test sdk_fidelity --test heartbeat "$@"
+# The SDK suites again, on the Redis backend (they start their own
+# redis-server; the Rust suites ran on both backends above, `both_backends!`).
 tests/sdk_node/run.sh redis
 tests/sdk_python/run.sh redis
 tests/browser/run.sh redis

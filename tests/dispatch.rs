@@ -3,6 +3,7 @@
 //! path was classified as (no handler names its kind). Over real sockets, on
 //! both fronts, with a superuser so that nothing is refused before dispatch.
 
+#[macro_use]
 mod support;
 
 use bytes::Bytes;
@@ -77,6 +78,7 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+both_backends! {
 #[tokio::test]
 async fn every_row_is_served_and_recorded_under_its_own_kind() {
     // The HTTP long poll answers at once when nothing comes.
@@ -140,4 +142,5 @@ async fn every_row_is_served_and_recorded_under_its_own_kind() {
         ),
         "{metrics}"
     );
+}
 }

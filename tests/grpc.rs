@@ -1,6 +1,7 @@
 //! The gRPC front (`cache_client.Scs`) through a real gRPC client (tonic, the
 //! generated `ScsClient` of momento-protos) over HTTP/2 on the shared port.
 
+#[macro_use]
 mod support;
 
 use momento_protos::cache_client::scs_client::ScsClient;
@@ -40,6 +41,7 @@ fn jwt(envelope: &str) -> String {
         .into_owned()
 }
 
+both_backends! {
 #[tokio::test]
 async fn scalar_rpcs_in_scope() {
     let s = start(|_| {}).await;
@@ -108,7 +110,9 @@ async fn scalar_rpcs_in_scope() {
         .await;
     assert_eq!(over_http.body.as_ref(), b"both");
 }
+}
 
+both_backends! {
 #[tokio::test]
 async fn batches_are_all_of_and_never_half_written() {
     let s = start(|_| {}).await;
@@ -169,7 +173,9 @@ async fn batches_are_all_of_and_never_half_written() {
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
 }
+}
 
+both_backends! {
 /// `server.max_keys_per_request` caps every batch: one key more is
 /// INVALID_ARGUMENT before any key is authorized or reaches the backend
 /// (nothing of an over-cap SetBatch is written); at the cap, batches answer
@@ -257,7 +263,9 @@ async fn batches_are_capped_in_keys_and_answered_in_order() {
         .exists;
     assert_eq!(exists, (0..CAP).map(|i| i % 2 == 0).collect::<Vec<_>>());
 }
+}
 
+both_backends! {
 #[tokio::test]
 async fn every_failure_has_its_status() {
     let s = start(|c| c.server.max_value_bytes = 1024).await;
@@ -374,7 +382,9 @@ async fn every_failure_has_its_status() {
         r#"scopegate_requests_total{front="grpc",kind="Get",outcome="unauthenticated"} 3"#
     ));
 }
+}
 
+both_backends! {
 #[tokio::test]
 async fn unserved_rpcs_are_authorized_before_they_answer_unimplemented() {
     let s = start(|_| {}).await;
@@ -430,6 +440,7 @@ async fn unserved_rpcs_are_authorized_before_they_answer_unimplemented() {
         .unwrap_err();
     assert_eq!(inside.code(), Code::Unimplemented);
 }
+}
 
 mod pubsub {
     use super::*;
@@ -463,6 +474,7 @@ mod pubsub {
             .unwrap()
     }
 
+    both_backends! {
     #[tokio::test]
     async fn publish_subscribe_sequence_numbers_and_publisher_id() {
         let s = start(|_| {}).await;
@@ -551,7 +563,9 @@ mod pubsub {
             Code::InvalidArgument
         );
     }
+    }
 
+    both_backends! {
     #[tokio::test]
     async fn a_subscription_ends_with_unauthenticated_when_its_token_expires() {
         let s = start(|_| {}).await;
@@ -579,6 +593,7 @@ mod pubsub {
         // The subscription is gone from the gauge.
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         assert_eq!(s.app.metrics.open_subscriptions(), 0);
+    }
     }
 }
 
@@ -612,6 +627,7 @@ mod api_keys {
 
     const RW: &str = r#"{"permissions":[{"role":"readwrite","cache":"default-cache"}]}"#;
 
+    both_backends! {
     #[tokio::test]
     async fn generate_refresh_once_and_refuse_the_rest() {
         let s = start(|_| {}).await;
@@ -698,7 +714,9 @@ mod api_keys {
             None
         );
     }
+    }
 
+    both_backends! {
     #[tokio::test]
     async fn what_is_refused() {
         let s = start(|_| {}).await;
@@ -775,8 +793,10 @@ mod api_keys {
             "an expired key cannot be refreshed"
         );
     }
+    }
 }
 
+both_backends! {
 /// The scalar RPCs the Rust SDK does not call: GetWithHash, SetIfHash, SetIfNotExists.
 /// (SetIfNotExists is deprecated in Momento's protocol, but older SDKs send it.)
 #[allow(deprecated)]
@@ -926,7 +946,9 @@ async fn hashes_and_set_if_not_exists() {
         Code::InvalidArgument
     );
 }
+}
 
+both_backends! {
 /// Bad gRPC input on raw HTTP/2: each gets a clear status, never a panic.
 #[tokio::test]
 async fn bad_grpc_input_gets_a_clear_status() {
@@ -1027,7 +1049,9 @@ async fn bad_grpc_input_gets_a_clear_status() {
     assert_eq!(not_grpc, None);
     assert_eq!(headers["content-type"], "application/json");
 }
+}
 
+both_backends! {
 /// A subscriber that stops reading still ends with its credential, and its
 /// server-side subscription is released.
 #[tokio::test]
@@ -1084,7 +1108,9 @@ async fn a_stalled_subscriber_does_not_outlive_its_credential() {
         "the stalled subscription ended with its credential"
     );
 }
+}
 
+both_backends! {
 /// A gRPC request whose body never finishes gets DEADLINE_EXCEEDED within
 /// `server.request_timeout`, and does not hold the call open.
 #[tokio::test]
@@ -1140,6 +1166,7 @@ async fn a_half_sent_grpc_request_times_out() {
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
     drop(tx);
 }
+}
 
 /// A receiver as a stream, for a request body that stays open.
 fn tokio_stream_compat<T: Send + 'static>(
@@ -1148,6 +1175,7 @@ fn tokio_stream_compat<T: Send + 'static>(
     tonic::codegen::tokio_stream::wrappers::ReceiverStream::new(rx)
 }
 
+both_backends! {
 /// Authorization comes before request validation: a malformed SetIf from an
 /// unauthenticated or out-of-scope caller learns nothing about its request.
 #[tokio::test]
@@ -1181,7 +1209,9 @@ async fn authorization_precedes_validation() {
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
 }
+}
 
+both_backends! {
 /// A GetBatch whose client stops reading frees its task within
 /// `server.request_timeout`; when the client reads again it gets what was
 /// sent, then DEADLINE_EXCEEDED, never a batch that silently stops short.
@@ -1223,4 +1253,5 @@ async fn a_get_batch_nobody_reads_ends_with_deadline_exceeded() {
     };
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
     assert!(items < 20, "{items}");
+}
 }

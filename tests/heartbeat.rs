@@ -1,5 +1,6 @@
 //! Subscription heartbeats, timed (SPEC 6), over real gRPC on both backends.
 
+#[macro_use]
 mod support;
 
 use std::time::{Duration, Instant};
@@ -53,6 +54,7 @@ async fn subscribe(
     (s, stream, asked)
 }
 
+both_backends! {
 /// SPEC 6: the first message is a heartbeat, at once. The idle heartbeat is a
 /// minute away, so a heartbeat within seconds can only be the first one (the
 /// bound is loose on purpose: a busy CI machine is slow, never early).
@@ -67,7 +69,9 @@ async fn a_subscription_opens_with_a_heartbeat_at_once() {
     assert!(is_heartbeat(&first), "{first:?}");
     assert!(asked.elapsed() < Duration::from_secs(10));
 }
+}
 
+both_backends! {
 /// Idle heartbeats keep coming every `heartbeat` although the stream
 /// re-checks its credential every 250 ms (which once restarted the idle clock
 /// forever, so none ever came). The n-th idle heartbeat is never early: it
@@ -91,4 +95,5 @@ async fn idle_heartbeats_come_every_heartbeat_despite_the_recheck() {
             asked.elapsed()
         );
     }
+}
 }

@@ -1,5 +1,6 @@
 //! The Momento HTTP API through the real server and a real HTTP client.
 
+#[macro_use]
 mod support;
 
 use std::time::{Duration, Instant};
@@ -22,6 +23,7 @@ fn scoped(server: &Server, role: &str, cache: &str, item: &str) -> String {
     server.mint(&scope, true, Some(600))
 }
 
+both_backends! {
 #[tokio::test]
 async fn in_scope_cache_calls_succeed() {
     let s = start(|_| {}).await;
@@ -54,7 +56,9 @@ async fn in_scope_cache_calls_succeed() {
     let miss = s.get(&item("user/1"), Some(&rw)).await;
     assert_eq!((miss.status, miss.code()), (404, "NOT_FOUND_ERROR".into()));
 }
+}
 
+both_backends! {
 #[tokio::test]
 async fn binary_keys_are_stored_byte_for_byte() {
     let s = start(|_| {}).await;
@@ -70,7 +74,9 @@ async fn binary_keys_are_stored_byte_for_byte() {
     let lossy = format!("/cache/{CACHE}?key={}", enc("\u{fffd}\u{0}\u{1}"));
     assert_eq!(s.get(&lossy, Some(&rw)).await.code(), "PERMISSION_ERROR");
 }
+}
 
+both_backends! {
 #[tokio::test]
 async fn credentials_that_do_not_verify_are_401() {
     let s = start(|_| {}).await;
@@ -157,7 +163,9 @@ async fn credentials_that_do_not_verify_are_401() {
     );
     renamed.shut_down();
 }
+}
 
+both_backends! {
 #[tokio::test]
 async fn out_of_scope_requests_are_403() {
     let s = start(|c| c.caches.push("other-cache".into())).await;
@@ -244,7 +252,9 @@ async fn out_of_scope_requests_are_403() {
     let reply = s.get("/cache/no-such-cache?key=k", Some(&exact)).await;
     assert_eq!(reply.status, 403);
 }
+}
 
+both_backends! {
 #[tokio::test]
 async fn bad_requests_are_400_404_405_413() {
     let s = start(|c| c.server.max_value_bytes = 1024).await;
@@ -349,7 +359,9 @@ async fn bad_requests_are_400_404_405_413() {
     // Nothing was half-written: the oversized value did not replace the stored one.
     assert_eq!(s.get(&item("k"), Some(&rw)).await.body.len(), 1024);
 }
+}
 
+both_backends! {
 #[tokio::test]
 async fn values_expire_with_their_ttl() {
     let s = start(|_| {}).await;
@@ -364,7 +376,9 @@ async fn values_expire_with_their_ttl() {
     tokio::time::sleep(Duration::from_millis(1300)).await;
     assert_eq!(s.get(&item("short"), Some(&rw)).await.status, 404);
 }
+}
 
+both_backends! {
 #[tokio::test]
 async fn topics_publish_and_long_poll_with_sequence_numbers() {
     let s = start(|_| {}).await;
@@ -440,7 +454,9 @@ async fn topics_publish_and_long_poll_with_sequence_numbers() {
         403
     );
 }
+}
 
+both_backends! {
 #[tokio::test]
 async fn an_idle_long_poll_answers_empty_after_its_timeout() {
     let s = start(|c| c.server.long_poll_timeout = Duration::from_millis(300)).await;
@@ -455,7 +471,9 @@ async fn an_idle_long_poll_answers_empty_after_its_timeout() {
         (200, serde_json::json!({"items": []}))
     );
 }
+}
 
+both_backends! {
 #[tokio::test]
 async fn a_long_poll_ends_when_its_credential_expires_or_is_revoked() {
     let s = start(|_| {}).await;
@@ -524,7 +542,9 @@ async fn a_long_poll_ends_when_its_credential_expires_or_is_revoked() {
     );
     assert_eq!(s.app.metrics.open_subscriptions(), 0);
 }
+}
 
+both_backends! {
 #[tokio::test]
 async fn metrics_count_denials_by_reason_and_health_endpoints_answer() {
     let s = start(|_| {}).await;
@@ -553,4 +573,5 @@ async fn metrics_count_denials_by_reason_and_health_endpoints_answer() {
     let live = send(s.admin, "GET", "/livez", &[], Bytes::new()).await;
     let ready = send(s.admin, "GET", "/readyz", &[], Bytes::new()).await;
     assert_eq!((live.status, ready.status), (200, 200));
+}
 }

@@ -2,7 +2,7 @@
 //! two gateway processes sharing one Redis, namespaces and names that cannot
 //! escape, a Redis outage under load, a restricted ACL user, a cluster, and
 //! oversized values that never reach Redis. (The whole HTTP, gRPC and SDK
-//! suites also run on Redis: `SCOPEGATE_TEST_BACKEND=redis`, see scripts/test.sh.)
+//! suites also run on Redis: `both_backends!` in tests/support/mod.rs.)
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! Momento's official Rust SDK (`momento` crate) against scopegate, unchanged
 //! except for pointing it at the gateway with `insecure_endpoint_override`.
 
+#[macro_use]
 mod support;
 
 use std::time::Duration;
@@ -35,6 +36,7 @@ fn sdk_client(server: &Server, envelope: &str) -> CacheClient {
         .unwrap()
 }
 
+both_backends! {
 #[tokio::test]
 async fn the_sdk_reads_and_writes_in_scope_and_sees_permission_errors_outside() {
     let s = start(|c| c.caches.push("other-cache".into())).await;
@@ -84,7 +86,9 @@ async fn the_sdk_reads_and_writes_in_scope_and_sees_permission_errors_outside() 
         .unwrap_err();
     assert_eq!(err.error_code, MomentoErrorCode::PermissionError);
 }
+}
 
+both_backends! {
 #[tokio::test]
 async fn an_expiring_token_works_then_fails_with_authentication_error() {
     let s = start(|_| {}).await;
@@ -103,7 +107,9 @@ async fn an_expiring_token_works_then_fails_with_authentication_error() {
         "{err:?}"
     );
 }
+}
 
+both_backends! {
 #[tokio::test]
 async fn the_superuser_from_the_cli_shape_works_and_missing_caches_are_not_found() {
     let s = start(|_| {}).await;
@@ -124,7 +130,9 @@ async fn the_superuser_from_the_cli_shape_works_and_missing_caches_are_not_found
         "{err:?}"
     );
 }
+}
 
+both_backends! {
 #[tokio::test]
 async fn the_sdk_topic_client_publishes_and_subscribes_with_the_publisher_id() {
     use futures::StreamExt;
@@ -159,6 +167,7 @@ async fn the_sdk_topic_client_publishes_and_subscribes_with_the_publisher_id() {
     assert_eq!(text, "hi from the sdk");
     let err = topics.publish(CACHE, "elsewhere", "x").await.unwrap_err();
     assert_eq!(err.error_code, MomentoErrorCode::PermissionError);
+}
 }
 
 mod minting {
@@ -214,6 +223,7 @@ mod minting {
         matches!(result, Err(e) if e.error_code == MomentoErrorCode::PermissionError)
     }
 
+    both_backends! {
     #[tokio::test]
     async fn every_scope_helper_mints_a_token_that_enforces_its_scope() {
         let s = start(|c| c.caches.push("other-cache".into())).await;
@@ -327,7 +337,9 @@ mod minting {
             topic_client(&s, &several).publish(CACHE, "t", "m").await
         ));
     }
+    }
 
+    both_backends! {
     #[tokio::test]
     async fn token_id_is_the_publisher_id_and_only_superusers_mint() {
         let s = start(|_| {}).await;
@@ -368,7 +380,9 @@ mod minting {
             "{detail}"
         );
     }
+    }
 
+    both_backends! {
     #[tokio::test]
     async fn only_the_superuser_reaches_the_control_plane() {
         let s = start(|_| {}).await;
@@ -423,8 +437,10 @@ mod minting {
         assert!(denied(fine.list_caches().await));
         assert!(denied(fine.delete_cache(CACHE).await));
     }
+    }
 }
 
+both_backends! {
 /// Every scalar RPC through the SDK, against its documented behaviour.
 #[tokio::test]
 async fn scalar_rpcs_behave_as_documented() {
@@ -619,7 +635,9 @@ async fn scalar_rpcs_behave_as_documented() {
         GetResponse::Miss
     ));
 }
+}
 
+both_backends! {
 #[tokio::test]
 async fn a_cache_only_token_gets_no_topics_through_the_sdk() {
     use momento::TopicClient;
@@ -646,4 +664,5 @@ async fn a_cache_only_token_gets_no_topics_through_the_sdk() {
         .err()
         .expect("subscribe is refused");
     assert_eq!(err.error_code, MomentoErrorCode::PermissionError);
+}
 }

@@ -3,6 +3,7 @@
 //! the `err` metadata of limits, Ping, and RPCs outside the table, empty keys.
 //! (The heartbeat timings are in `heartbeat.rs`, alone in their binary.)
 
+#[macro_use]
 mod support;
 
 use std::time::Duration;
@@ -32,6 +33,7 @@ async fn channel(s: &Server) -> Channel {
         .unwrap()
 }
 
+both_backends! {
 /// SPEC 2.1: API keys carry `t` = "g", so the SDKs' current providers load
 /// them (here the Rust SDK's `from_api_key_v2`, bare JWT plus endpoint);
 /// minted disposable tokens keep `t` = "disposable".
@@ -65,7 +67,9 @@ async fn api_keys_are_v2_keys_the_sdks_load() {
     let value: String = cache.get(CACHE, "v2").await.unwrap().try_into().unwrap();
     assert_eq!(value, "works");
 }
+}
 
+both_backends! {
 /// SPEC 4: an oversized value is RESOURCE_EXHAUSTED with `err` =
 /// `item_size_limit_exceeded` and "item size" in the message, whether the
 /// handler sees it (a value just over the limit) or the framing does (a
@@ -114,6 +118,7 @@ async fn oversized_values_name_the_item_size_limit() {
     );
     assert!(status.message().contains("request limit"), "{status:?}");
 }
+}
 
 /// A raw unary call (no generated client exists for Ping or unknown RPCs).
 async fn raw_unary(s: &Server, path: &str, credential: Option<&str>) -> (String, Vec<u8>) {
@@ -142,6 +147,7 @@ async fn raw_unary(s: &Server, path: &str, credential: Option<&str>) -> (String,
     (status, collected.to_bytes().to_vec())
 }
 
+both_backends! {
 /// SPEC 3.4: `cache_client.Ping/Ping` answers any valid credential (the Go
 /// SDK's health check); an RPC outside the table is UNIMPLEMENTED after
 /// authentication, and UNAUTHENTICATED without a valid credential.
@@ -168,7 +174,9 @@ async fn ping_and_rpcs_outside_the_table() {
     let metrics = s.metrics().await;
     assert!(metrics.contains(r#"kind="Ping""#), "Ping is counted");
 }
+}
 
+both_backends! {
 /// SPEC 4: NOT_FOUND only ever means a missing cache; a missing item is a miss.
 #[tokio::test]
 async fn not_found_is_only_a_missing_cache() {
@@ -203,7 +211,9 @@ async fn not_found_is_only_a_missing_cache() {
     assert_eq!(missing.code(), Code::NotFound);
     assert!(missing.metadata().get("err").is_none());
 }
+}
 
+both_backends! {
 /// An empty key is INVALID_ARGUMENT for every keyed RPC (the Node and Python
 /// SDKs send it as it is), after authorization like every other validation.
 #[tokio::test]
@@ -251,4 +261,5 @@ async fn an_empty_key_is_invalid_argument() {
         code(c.keys_exist(call(exist, Some(&su), Some(CACHE))).await),
         Code::InvalidArgument
     );
+}
 }

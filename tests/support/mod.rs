@@ -2,6 +2,32 @@
 //! minting helpers, and a raw signer for hand-made (hostile) tokens.
 #![allow(dead_code)]
 
+/// Runs a test on both backends in the same `cargo test`, as rustls runs
+/// its tests once per crypto provider: `both_backends! { #[tokio::test] async
+/// fn name() { ... } }` becomes `name::memory` and `name::redis`, each
+/// starting its servers on its backend (see `server::on_backend`).
+#[allow(unused_macros)]
+macro_rules! both_backends {
+    ($(#[$meta:meta])* async fn $name:ident() $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$meta])*
+            async fn memory() {
+                let _on = crate::support::server::on_backend(false);
+                $body
+            }
+
+            $(#[$meta])*
+            async fn redis() {
+                let _on = crate::support::server::on_backend(true);
+                $body
+            }
+        }
+    };
+}
+
 pub mod kubelet;
 pub mod redis;
 pub mod server;

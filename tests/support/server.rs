@@ -1,8 +1,10 @@
 //! A real scopegate server on 127.0.0.1:0, and a real HTTP client (hyper) to call it.
 //!
-//! `SCOPEGATE_TEST_BACKEND=redis` runs every server `start` builds on the Redis
-//! backend (one shared redis-server per test binary, a namespace per server),
-//! so the same suite checks both backends; unset or `memory`: the memory backend.
+//! A test written inside `both_backends!` (see `support/mod.rs`) runs twice
+//! in the same `cargo test`: every server `start` builds in its `memory` copy
+//! is on the memory backend, in its `redis` copy on the Redis backend (one
+//! shared redis-server per test binary, a namespace per server). Elsewhere:
+//! the memory backend.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,12 +33,29 @@ pub struct Server {
     pub task: Option<JoinHandle<()>>,
 }
 
-/// True when the suite runs on the Redis backend (`SCOPEGATE_TEST_BACKEND=redis`).
+thread_local! {
+    /// The backend the test on this thread asked for (`both_backends!`).
+    static ON_REDIS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True when the test running on this thread is a `redis` copy.
 pub fn backend_is_redis() -> bool {
-    match std::env::var("SCOPEGATE_TEST_BACKEND").as_deref() {
-        Ok("redis") => true,
-        Ok("memory" | "") | Err(_) => false,
-        Ok(other) => panic!("SCOPEGATE_TEST_BACKEND={other:?}: expected memory or redis"),
+    ON_REDIS.with(std::cell::Cell::get)
+}
+
+/// Selects the backend of the servers this thread's test starts, until the
+/// guard drops. (A `#[tokio::test]` body runs on the test's own thread, and
+/// servers are started from the body.)
+pub fn on_backend(redis: bool) -> OnBackend {
+    ON_REDIS.with(|on| on.set(redis));
+    OnBackend
+}
+
+pub struct OnBackend;
+
+impl Drop for OnBackend {
+    fn drop(&mut self) {
+        ON_REDIS.with(|on| on.set(false));
     }
 }
 
@@ -51,11 +70,16 @@ pub fn unique_namespace() -> String {
 }
 
 /// Starts the dev configuration on ephemeral ports; `adjust` may change it
-/// first. Under `SCOPEGATE_TEST_BACKEND=redis` the config (as `adjust` sees
+/// first. In a `redis` copy of a test the config (as `adjust` sees
 /// it) uses the shared redis-server with a namespace of its own.
 pub async fn start(adjust: impl FnOnce(&mut Config)) -> Server {
     let server = start_unready(adjust).await;
-    if matches!(server.app.backend, scopegate::backend::Backend::Redis(_)) {
+    let on_redis = matches!(server.app.backend, scopegate::backend::Backend::Redis(_));
+    assert!(
+        on_redis || !backend_is_redis(),
+        "a redis copy of a test started a server on another backend"
+    );
+    if on_redis {
         // The Redis backend connects in the background; wait as a load balancer would.
         server.wait_ready(Duration::from_secs(10)).await;
     }

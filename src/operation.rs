@@ -228,11 +228,7 @@ impl OperationKind {
     /// Classifies an HTTP request by the table's `Http` rows.
     pub fn from_http<'p>(method: &str, path: &'p str) -> HttpRoute<'p> {
         let mut path_matched = false;
-        for &kind in OperationKind::ALL {
-            if kind.service() != Service::Http {
-                continue;
-            }
-            let (row_method, template) = kind.route().split_once(' ').unwrap_or(("", ""));
+        for &(kind, row_method, template) in HTTP_ROWS.iter() {
             if let Some(captures) = captures(template, path) {
                 if row_method == method {
                     return HttpRoute::Row(kind, captures);
@@ -247,6 +243,19 @@ impl OperationKind {
         }
     }
 }
+
+/// The table's HTTP rows, split into method and path template once.
+static HTTP_ROWS: std::sync::LazyLock<Vec<(OperationKind, &'static str, &'static str)>> =
+    std::sync::LazyLock::new(|| {
+        OperationKind::ALL
+            .iter()
+            .filter(|kind| kind.service() == Service::Http)
+            .map(|&kind| {
+                let (method, template) = kind.route().split_once(' ').unwrap_or(("", ""));
+                (kind, method, template)
+            })
+            .collect()
+    });
 
 /// Matches `path` against a row's template (`/cache/{cache}`): the same
 /// number of segments, literal ones equal; returns what the captures matched.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RequestLabels};
 use crate::operation::OperationKind;
 
 /// How a request ended, as a bounded label.
@@ -81,7 +81,19 @@ pub fn record(
             Outcome::of(error.code)
         }
     };
-    metrics.request(front, name, outcome.as_str(), elapsed);
+    // Indexed, so the series are looked up once; "unrouted" is the index
+    // after the table's last row, an unknown front falls back to a lookup.
+    let front_index = match front {
+        "grpc" => 0,
+        "http" => 1,
+        _ => usize::MAX,
+    };
+    let labels = RequestLabels {
+        front: (front_index, front),
+        kind: (kind.map_or(OperationKind::ALL.len(), |k| k as usize), name),
+        outcome: (outcome as usize, outcome.as_str()),
+    };
+    metrics.record_request(&labels, elapsed);
 }
 
 #[cfg(test)]
@@ -123,6 +135,45 @@ mod tests {
         assert!(text.contains(
             r#"scopegate_requests_total{front="grpc",kind="Get",outcome="not_found"} 1"#
         ));
+    }
+
+    #[test]
+    fn every_label_set_has_its_own_indexed_series() {
+        assert!(OperationKind::ALL.len() < crate::metrics::MAX_KINDS);
+        assert!((Outcome::Unimplemented as usize) < crate::metrics::MAX_OUTCOMES);
+        let metrics = Metrics::new();
+        let denied: ApiError = crate::token::AuthError::Missing.into();
+        for _ in 0..2 {
+            for &kind in OperationKind::ALL {
+                record(&metrics, "grpc", Some(kind), None, Duration::ZERO);
+                record(&metrics, "http", Some(kind), Some(&denied), Duration::ZERO);
+            }
+            record(&metrics, "grpc", None, Some(&denied), Duration::ZERO);
+            record(&metrics, "other", None, None, Duration::ZERO);
+        }
+        let text = render(&metrics);
+        for &kind in OperationKind::ALL {
+            let name = kind.name();
+            for line in [
+                format!(r#"scopegate_requests_total{{front="grpc",kind="{name}",outcome="ok"}} 2"#),
+                format!(
+                    r#"scopegate_requests_total{{front="http",kind="{name}",outcome="unauthenticated"}} 2"#
+                ),
+                format!(
+                    r#"scopegate_request_duration_seconds_count{{front="http",kind="{name}"}} 2"#
+                ),
+            ] {
+                assert!(text.contains(&line), "{line}");
+            }
+        }
+        assert!(text.contains(
+            r#"scopegate_requests_total{front="grpc",kind="unrouted",outcome="unauthenticated"} 2"#
+        ));
+        assert!(
+            text.contains(
+                r#"scopegate_requests_total{front="other",kind="unrouted",outcome="ok"} 2"#
+            )
+        );
     }
 
     #[test]

@@ -589,7 +589,8 @@ mod pubsub {
             }
         };
         assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
-        assert!(started.elapsed() < std::time::Duration::from_secs(4));
+        // With the token (about 2 s), not never: loose for a busy machine.
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
         // The subscription is gone from the gauge.
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         assert_eq!(s.app.metrics.open_subscriptions(), 0);
@@ -1163,7 +1164,8 @@ async fn a_half_sent_grpc_request_times_out() {
         .unwrap()
         .to_owned();
     assert_eq!(status, "4", "DEADLINE_EXCEEDED");
-    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    // At the 500 ms request timeout, not at the 5 s guard above.
+    assert!(started.elapsed() < std::time::Duration::from_millis(4500));
     drop(tx);
 }
 }

@@ -210,6 +210,7 @@ impl Coded for BackendError {
             BackendError::Unavailable(_) => ErrorCode::ServerUnavailable,
             BackendError::Timeout => ErrorCode::TimeoutError,
             BackendError::FailedPrecondition(_) => ErrorCode::FailedPreconditionError,
+            BackendError::WrongPermit => ErrorCode::InternalServerError,
         }
     }
 }

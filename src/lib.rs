@@ -8,7 +8,8 @@
 //! classify:      request -> Operation {kind, cache, keys | topic}       operation.rs (pure)
 //! authenticate:  credential -> Verified {claims, CompiledScope}         token/ (moka cache; miss = verify)
 //! authorize:     (CompiledScope, Operation) -> Permit | Denial          scope/ (pure, allocation-free)
-//! backend:       (Permit, request) -> response                          backend/ (memory | redis)
+//!                (the Permit names the kind, cache and keys or topic it was granted for)
+//! backend:       (Permit, values) -> response: acts on what the Permit names   backend/ (memory | redis)
 //! error mapping: AuthError / Denial / BackendError -> ApiError -> status + JSON   error.rs
 //! ```
 //!
@@ -26,7 +27,8 @@
 //! - [`vending`]: the token vending endpoint `/vend` (SPEC 8: open, basic,
 //!   OIDC identities, per-group scope templates, rate limits), served by
 //!   [`api::http`]; [`api::http::demo`]: the chat page `serve --dev` serves at `/demo`.
-//! - [`backend`]: `CacheBackend` / `TopicBackend` traits taking a `Permit`;
+//! - [`backend`]: `CacheBackend` / `TopicBackend` traits taking a `Permit`
+//!   (their cache, key and topic come from it; a batch is split per key);
 //!   [`backend::memory`] is the embedded store with topics (SPEC 6);
 //!   [`backend::redis`] keeps items, the cache registry and topics (Streams) in
 //!   Redis, one node or a cluster, shared by replicas (with revocations and

@@ -295,7 +295,7 @@ impl OperationKind {
 ///
 /// One variant per shape the protocol carries keys in, so that no list of
 /// keys is ever copied to be authorized.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Keys<'a> {
     One(&'a [u8]),
     List(&'a [Vec<u8>]),
@@ -318,6 +318,16 @@ impl<'a> Keys<'a> {
         self.len() == 0
     }
 
+    /// The `i`-th key (`i < len()`).
+    pub fn nth(&self, i: usize) -> &'a [u8] {
+        match *self {
+            Keys::One(key) => key,
+            Keys::List(keys) => &keys[i],
+            Keys::Gets(items) => &items[i].cache_key,
+            Keys::Sets(items) => &items[i].cache_key,
+        }
+    }
+
     /// Calls `f` on every key until it returns `false`; returns whether all passed.
     pub fn all(&self, mut f: impl FnMut(&'a [u8]) -> bool) -> bool {
         match *self {
@@ -330,7 +340,7 @@ impl<'a> Keys<'a> {
 }
 
 /// What an operation acts on.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Target<'a> {
     /// Items of a cache (scalar keys or collection names).
     Keys(Keys<'a>),
@@ -370,7 +380,7 @@ impl Target<'_> {
 }
 
 /// The source sets of a SortedSetUnionStore request.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SourceKeys<'a>(
     pub &'a [momento_protos::cache_client::sorted_set_union_store_request::Source],
 );
@@ -411,6 +421,16 @@ impl<'a> Operation<'a> {
             kind,
             cache,
             target: Target::Topic(topic),
+        }
+    }
+
+    /// A control-plane operation on the cache `name` (create, delete, flush):
+    /// superuser only, and the permit names the cache.
+    pub fn on_cache(kind: OperationKind, name: &'a str) -> Self {
+        Operation {
+            kind,
+            cache: name,
+            target: Target::None,
         }
     }
 

@@ -43,7 +43,6 @@ fn authorize_allocates_nothing_allowed_or_denied() {
         let result = black_box(&scope).authorize(black_box(op));
         let stats = region.change();
         assert_eq!(result.is_ok(), *allowed, "{op:?}");
-        drop(result);
         assert_eq!(
             (stats.allocations, stats.reallocations),
             (0, 0),

@@ -17,7 +17,7 @@ use scopegate::backend::{
 };
 use scopegate::config::RedisConfig;
 use scopegate::metrics::Metrics;
-use scopegate::scope::{Permit, ScopeLimits, compile, json};
+use scopegate::scope::{CompiledScope, Permit, ScopeLimits, compile, json};
 use scopegate::{Operation, OperationKind};
 use support::redis::RedisServer;
 
@@ -29,10 +29,25 @@ const FROM_ONE: Option<Resume> = Some(Resume {
     page: 0,
 });
 
-fn permit() -> Permit {
-    compile(&json::superuser(), &ScopeLimits::default())
+/// A superuser's permits: what the backend acts on is what they name.
+static SUPERUSER: std::sync::LazyLock<CompiledScope> =
+    std::sync::LazyLock::new(|| compile(&json::superuser(), &ScopeLimits::default()).unwrap());
+
+fn item<'a>(cache: &'a str, key: &'a [u8]) -> Permit<'a> {
+    SUPERUSER
+        .authorize(&Operation::key(OperationKind::Get, cache, key))
         .unwrap()
-        .authorize(&Operation::global(OperationKind::CreateCache))
+}
+
+fn topic<'a>(cache: &'a str, topic: &'a str) -> Permit<'a> {
+    SUPERUSER
+        .authorize(&Operation::topic(OperationKind::Subscribe, cache, topic))
+        .unwrap()
+}
+
+fn on_cache(name: &str) -> Permit<'_> {
+    SUPERUSER
+        .authorize(&Operation::on_cache(OperationKind::CreateCache, name))
         .unwrap()
 }
 
@@ -82,16 +97,13 @@ fn sequences(events: &[TopicEvent]) -> Vec<u64> {
 async fn read_modify_writes_are_atomic_under_concurrency() {
     let redis = RedisServer::start();
     let b = Arc::new(backend(&redis, "atomic"));
-    let p = permit();
     // Absent: exactly one of many racing writers stores.
     let mut tasks = Vec::new();
     for i in 0..16 {
-        let (b, p) = (Arc::clone(&b), permit());
+        let b = Arc::clone(&b);
         tasks.push(tokio::spawn(async move {
             b.set_if(
-                &p,
-                CACHE,
-                b"once",
+                &item(CACHE, b"once"),
                 Bytes::from(format!("{i}")),
                 TTL,
                 &Condition::Absent,
@@ -107,20 +119,20 @@ async fn read_modify_writes_are_atomic_under_concurrency() {
     assert_eq!(stored, 1);
     // A counter kept by compare-and-set on its hash (the read-decide-commit
     // path): no update is lost.
-    b.set(&p, CACHE, b"n", Bytes::from_static(b"0"), TTL)
+    b.set(&item(CACHE, b"n"), Bytes::from_static(b"0"), TTL)
         .await
         .unwrap();
     let mut tasks = Vec::new();
     for _ in 0..8 {
-        let (b, p) = (Arc::clone(&b), permit());
+        let b = Arc::clone(&b);
         tasks.push(tokio::spawn(async move {
             for _ in 0..5 {
                 loop {
-                    let current = b.get(&p, CACHE, b"n").await.unwrap().unwrap();
+                    let current = b.get(&item(CACHE, b"n")).await.unwrap().unwrap();
                     let n: u64 = std::str::from_utf8(&current).unwrap().parse().unwrap();
                     let condition = Condition::PresentAndHashEqual(value_hash(&current).to_vec());
                     let next = Bytes::from((n + 1).to_string());
-                    if b.set_if(&p, CACHE, b"n", next, TTL, &condition)
+                    if b.set_if(&item(CACHE, b"n"), next, TTL, &condition)
                         .await
                         .unwrap()
                     {
@@ -133,49 +145,49 @@ async fn read_modify_writes_are_atomic_under_concurrency() {
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(b.get(&p, CACHE, b"n").await.unwrap().unwrap(), "40");
+    assert_eq!(b.get(&item(CACHE, b"n")).await.unwrap().unwrap(), "40");
     // Increment: atomic, exact past 2^53 (no Lua doubles), refuses non-integers.
     let mut tasks = Vec::new();
     for _ in 0..20 {
-        let (b, p) = (Arc::clone(&b), permit());
+        let b = Arc::clone(&b);
         tasks.push(tokio::spawn(async move {
-            b.increment(&p, CACHE, b"i", 3, TTL).await.unwrap()
+            b.increment(&item(CACHE, b"i"), 3, TTL).await.unwrap()
         }));
     }
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(b.increment(&p, CACHE, b"i", 0, TTL).await.unwrap(), 60);
+    assert_eq!(b.increment(&item(CACHE, b"i"), 0, TTL).await.unwrap(), 60);
     let big = (1i64 << 53) + 1;
-    b.set(&p, CACHE, b"big", Bytes::from(big.to_string()), TTL)
+    b.set(&item(CACHE, b"big"), Bytes::from(big.to_string()), TTL)
         .await
         .unwrap();
     assert_eq!(
-        b.increment(&p, CACHE, b"big", 2, TTL).await.unwrap(),
+        b.increment(&item(CACHE, b"big"), 2, TTL).await.unwrap(),
         big + 2
     );
-    b.set(&p, CACHE, b"max", Bytes::from(i64::MAX.to_string()), TTL)
+    b.set(&item(CACHE, b"max"), Bytes::from(i64::MAX.to_string()), TTL)
         .await
         .unwrap();
     assert_eq!(
-        b.increment(&p, CACHE, b"max", 1, TTL).await.unwrap_err(),
+        b.increment(&item(CACHE, b"max"), 1, TTL).await.unwrap_err(),
         BackendError::FailedPrecondition("the increment overflows")
     );
     b.set(
-        &p,
-        CACHE,
-        b"word",
+        &item(CACHE, b"word"),
         Bytes::from_static(b"abc"),
         Duration::from_secs(5),
     )
     .await
     .unwrap();
     assert_eq!(
-        b.increment(&p, CACHE, b"word", 1, TTL).await.unwrap_err(),
+        b.increment(&item(CACHE, b"word"), 1, TTL)
+            .await
+            .unwrap_err(),
         BackendError::FailedPrecondition("the value is not an integer")
     );
     // The refused increment left the item alone, TTL included.
-    let word = b.item(&p, CACHE, b"word").await.unwrap().unwrap();
+    let word = b.item(&item(CACHE, b"word")).await.unwrap().unwrap();
     assert_eq!(word.value, "abc");
     assert!(
         word.remaining <= Duration::from_secs(5),
@@ -188,7 +200,6 @@ async fn read_modify_writes_are_atomic_under_concurrency() {
 async fn every_condition_and_ttl_update_behaves_as_on_the_memory_backend() {
     let redis = RedisServer::start();
     let b = backend(&redis, "conditions");
-    let p = permit();
     let v = |s: &'static str| Bytes::from_static(s.as_bytes());
     let hash = |s: &str| value_hash(s.as_bytes()).to_vec();
     // Each condition against an absent item, then against "a".
@@ -206,33 +217,33 @@ async fn every_condition_and_ttl_update_behaves_as_on_the_memory_backend() {
         (Condition::AbsentOrNotHashEqual(hash("a")), true, false),
     ];
     for (condition, when_absent, when_a) in cases {
-        b.delete(&p, CACHE, b"k").await.unwrap();
+        b.delete(&item(CACHE, b"k")).await.unwrap();
         assert_eq!(
-            b.set_if(&p, CACHE, b"k", v("new"), TTL, &condition)
+            b.set_if(&item(CACHE, b"k"), v("new"), TTL, &condition)
                 .await
                 .unwrap(),
             when_absent,
             "{condition:?} on an absent item"
         );
-        b.set(&p, CACHE, b"k", v("a"), TTL).await.unwrap();
+        b.set(&item(CACHE, b"k"), v("a"), TTL).await.unwrap();
         assert_eq!(
-            b.set_if(&p, CACHE, b"k", v("new"), TTL, &condition)
+            b.set_if(&item(CACHE, b"k"), v("new"), TTL, &condition)
                 .await
                 .unwrap(),
             when_a,
             "{condition:?} on \"a\""
         );
         let expected = if when_a { "new" } else { "a" };
-        assert_eq!(b.get(&p, CACHE, b"k").await.unwrap().unwrap(), expected);
+        assert_eq!(b.get(&item(CACHE, b"k")).await.unwrap().unwrap(), expected);
     }
     // UpdateTtl: increase, decrease, overwrite, missing.
-    b.set(&p, CACHE, b"t", v("x"), Duration::from_secs(100))
+    b.set(&item(CACHE, b"t"), v("x"), Duration::from_secs(100))
         .await
         .unwrap();
     let secs = |d: Duration| d.as_secs_f64().round() as u64;
     let remaining =
-        async |b: &RedisBackend| secs(b.item(&p, CACHE, b"t").await.unwrap().unwrap().remaining);
-    let update = async |u| b.update_ttl(&p, CACHE, b"t", u).await.unwrap();
+        async |b: &RedisBackend| secs(b.item(&item(CACHE, b"t")).await.unwrap().unwrap().remaining);
+    let update = async |u| b.update_ttl(&item(CACHE, b"t"), u).await.unwrap();
     assert_eq!(
         update(TtlUpdate::IncreaseTo(Duration::from_secs(50))).await,
         TtlOutcome::NotSet
@@ -257,17 +268,17 @@ async fn every_condition_and_ttl_update_behaves_as_on_the_memory_backend() {
     );
     assert_eq!(remaining(&b).await, 400);
     assert_eq!(
-        b.update_ttl(&p, CACHE, b"none", TtlUpdate::Overwrite(TTL))
+        b.update_ttl(&item(CACHE, b"none"), TtlUpdate::Overwrite(TTL))
             .await
             .unwrap(),
         TtlOutcome::Missing
     );
     // Items expire with their TTL (millisecond precision).
-    b.set(&p, CACHE, b"short", v("x"), Duration::from_millis(50))
+    b.set(&item(CACHE, b"short"), v("x"), Duration::from_millis(50))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(120)).await;
-    assert_eq!(b.get(&p, CACHE, b"short").await.unwrap(), None);
+    assert_eq!(b.get(&item(CACHE, b"short")).await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -275,50 +286,49 @@ async fn the_cache_registry_is_shared_by_gateways_and_namespaces_are_apart() {
     let redis = RedisServer::start();
     let (a, b) = (backend(&redis, "shared"), backend(&redis, "shared"));
     let other = backend(&redis, "shared:other");
-    let p = permit();
     // Created through one: usable through the other at once.
-    a.create_cache(&p, "fresh").await.unwrap();
+    a.create_cache(&on_cache("fresh")).await.unwrap();
     assert_eq!(
-        b.create_cache(&p, "fresh").await.unwrap_err(),
+        b.create_cache(&on_cache("fresh")).await.unwrap_err(),
         BackendError::CacheExists
     );
-    b.set(&p, "fresh", b"k", Bytes::from_static(b"v"), TTL)
+    b.set(&item("fresh", b"k"), Bytes::from_static(b"v"), TTL)
         .await
         .unwrap();
-    assert_eq!(a.get(&p, "fresh", b"k").await.unwrap().unwrap(), "v");
-    assert_eq!(b.list_caches(&p).await.unwrap(), ["c", "fresh"]);
+    assert_eq!(a.get(&item("fresh", b"k")).await.unwrap().unwrap(), "v");
+    assert_eq!(b.list_caches(&on_cache("")).await.unwrap(), ["c", "fresh"]);
     // Another namespace sees neither the cache nor the declared cache's items.
     assert_eq!(
-        other.get(&p, "fresh", b"k").await.unwrap_err(),
+        other.get(&item("fresh", b"k")).await.unwrap_err(),
         BackendError::CacheNotFound
     );
-    a.set(&p, CACHE, b"k", Bytes::from_static(b"mine"), TTL)
+    a.set(&item(CACHE, b"k"), Bytes::from_static(b"mine"), TTL)
         .await
         .unwrap();
-    assert_eq!(other.get(&p, CACHE, b"k").await.unwrap(), None);
+    assert_eq!(other.get(&item(CACHE, b"k")).await.unwrap(), None);
     // Flushed through one: empty through the other within registry_refresh.
-    a.flush_cache(&p, "fresh").await.unwrap();
-    assert_eq!(a.get(&p, "fresh", b"k").await.unwrap(), None);
+    a.flush_cache(&on_cache("fresh")).await.unwrap();
+    assert_eq!(a.get(&item("fresh", b"k")).await.unwrap(), None);
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(b.get(&p, "fresh", b"k").await.unwrap(), None);
+    assert_eq!(b.get(&item("fresh", b"k")).await.unwrap(), None);
     // Deleted through one: NOT_FOUND through the other within registry_refresh.
-    b.delete_cache(&p, "fresh").await.unwrap();
+    b.delete_cache(&on_cache("fresh")).await.unwrap();
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(
-        a.get(&p, "fresh", b"k").await.unwrap_err(),
+        a.get(&item("fresh", b"k")).await.unwrap_err(),
         BackendError::CacheNotFound
     );
     assert_eq!(
-        a.delete_cache(&p, "fresh").await.unwrap_err(),
+        a.delete_cache(&on_cache("fresh")).await.unwrap_err(),
         BackendError::CacheNotFound
     );
     assert_eq!(
-        a.flush_cache(&p, "fresh").await.unwrap_err(),
+        a.flush_cache(&on_cache("fresh")).await.unwrap_err(),
         BackendError::CacheNotFound
     );
     // Declared caches cannot be deleted.
     assert!(matches!(
-        a.delete_cache(&p, CACHE).await.unwrap_err(),
+        a.delete_cache(&on_cache(CACHE)).await.unwrap_err(),
         BackendError::FailedPrecondition(_)
     ));
 }
@@ -327,11 +337,10 @@ async fn the_cache_registry_is_shared_by_gateways_and_namespaces_are_apart() {
 async fn topics_have_one_numbering_across_gateways_with_resume_and_discontinuities() {
     let redis = RedisServer::start();
     let (a, b) = (backend(&redis, "topics"), backend(&redis, "topics"));
-    let p = permit();
-    let mut live = b.subscribe(&p, CACHE, "news", None).await.unwrap();
+    let mut live = b.subscribe(&topic(CACHE, "news"), None).await.unwrap();
     for i in 1..=3 {
         assert_eq!(
-            a.publish(&p, CACHE, "news", text(&i.to_string()), "pub-1")
+            a.publish(&topic(CACHE, "news"), text(&i.to_string()), "pub-1")
                 .await
                 .unwrap(),
             i
@@ -347,9 +356,7 @@ async fn topics_have_one_numbering_across_gateways_with_resume_and_discontinuiti
     // Binary values stay binary; other topics and caches number on their own.
     assert_eq!(
         b.publish(
-            &p,
-            CACHE,
-            "news",
+            &topic(CACHE, "news"),
             TopicValue::Binary(Bytes::from_static(&[0, 255])),
             ""
         )
@@ -358,7 +365,9 @@ async fn topics_have_one_numbering_across_gateways_with_resume_and_discontinuiti
         4
     );
     assert_eq!(
-        b.publish(&p, CACHE, "other", text("x"), "").await.unwrap(),
+        b.publish(&topic(CACHE, "other"), text("x"), "")
+            .await
+            .unwrap(),
         1
     );
     let events = next(&mut live).await;
@@ -367,18 +376,18 @@ async fn topics_have_one_numbering_across_gateways_with_resume_and_discontinuiti
     );
     // Resume on the other gateway from sequence 3.
     let mut resumed = a
-        .subscribe(&p, CACHE, "news", Some(Resume { sequence: 3, page }))
+        .subscribe(&topic(CACHE, "news"), Some(Resume { sequence: 3, page }))
         .await
         .unwrap();
     assert_eq!(sequences(&next(&mut resumed).await), [3, 4]);
     // topic_replay is 5: after 9 messages, resuming from 2 is a discontinuity.
     for i in 5..=9 {
-        a.publish(&p, CACHE, "news", text(&i.to_string()), "")
+        a.publish(&topic(CACHE, "news"), text(&i.to_string()), "")
             .await
             .unwrap();
     }
     let mut late = a
-        .subscribe(&p, CACHE, "news", Some(Resume { sequence: 2, page }))
+        .subscribe(&topic(CACHE, "news"), Some(Resume { sequence: 2, page }))
         .await
         .unwrap();
     let events = next(&mut late).await;
@@ -394,7 +403,7 @@ async fn topics_have_one_numbering_across_gateways_with_resume_and_discontinuiti
     // The stream lost (deleted in Redis) and made again: a new page, announced.
     redis.cli(&["DEL", "6:topics:t:0000000000000000:1:c:news"]);
     assert_eq!(
-        a.publish(&p, CACHE, "news", text("again"), "")
+        a.publish(&topic(CACHE, "news"), text("again"), "")
             .await
             .unwrap(),
         1
@@ -420,18 +429,19 @@ async fn topics_have_one_numbering_across_gateways_with_resume_and_discontinuiti
 async fn a_subscription_waits_through_an_outage_and_then_carries_on() {
     let mut redis = RedisServer::start();
     let b = Arc::new(backend(&redis, "outage"));
-    let p = permit();
     assert_eq!(
-        b.publish(&p, CACHE, "t", text("before"), "").await.unwrap(),
+        b.publish(&topic(CACHE, "t"), text("before"), "")
+            .await
+            .unwrap(),
         1
     );
-    let mut sub = b.subscribe(&p, CACHE, "t", FROM_ONE).await.unwrap();
+    let mut sub = b.subscribe(&topic(CACHE, "t"), FROM_ONE).await.unwrap();
     assert_eq!(sequences(&next(&mut sub).await), [1]);
     redis.stop();
     // Commands fail fast with UNAVAILABLE while Redis is gone.
     let started = std::time::Instant::now();
     assert!(matches!(
-        b.get(&p, CACHE, b"k").await.unwrap_err(),
+        b.get(&item(CACHE, b"k")).await.unwrap_err(),
         BackendError::Unavailable(_) | BackendError::Timeout
     ));
     assert!(
@@ -453,7 +463,7 @@ async fn a_subscription_waits_through_an_outage_and_then_carries_on() {
     // subscriber is told, not silently moved on.
     let mut published = None;
     for _ in 0..50 {
-        if let Ok(seq) = b.publish(&p, CACHE, "t", text("after"), "").await {
+        if let Ok(seq) = b.publish(&topic(CACHE, "t"), text("after"), "").await {
             published = Some(seq);
             break;
         }
@@ -491,15 +501,14 @@ async fn a_slow_redis_is_a_timeout_within_the_command_timeout_and_is_counted() {
         metrics.backend(),
     )
     .unwrap();
-    let p = permit();
-    b.set(&p, CACHE, b"k", Bytes::from_static(b"v"), TTL)
+    b.set(&item(CACHE, b"k"), Bytes::from_static(b"v"), TTL)
         .await
         .unwrap();
     // Redis holds every client's commands for 1.5 s.
     redis.cli(&["CLIENT", "PAUSE", "1500", "ALL"]);
     let started = std::time::Instant::now();
     assert_eq!(
-        b.get(&p, CACHE, b"k").await.unwrap_err(),
+        b.get(&item(CACHE, b"k")).await.unwrap_err(),
         BackendError::Timeout
     );
     let waited = started.elapsed();
@@ -516,7 +525,7 @@ async fn a_slow_redis_is_a_timeout_within_the_command_timeout_and_is_counted() {
     assert!(text.contains(r#"scopegate_backend_connections{kind="pool"} 1"#));
     // When Redis answers again, so does the backend (no reconnect needed).
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(b.get(&p, CACHE, b"k").await.unwrap().unwrap(), "v");
+    assert_eq!(b.get(&item(CACHE, b"k")).await.unwrap().unwrap(), "v");
     assert!(b.is_up());
 }
 
@@ -551,19 +560,18 @@ async fn rediss_connects_with_the_configured_ca_and_refuses_an_unknown_one() {
     let trusted = backend_with(&url, "tls", |c| {
         c.tls_ca = Some(cert.cert.pem().into_bytes())
     });
-    let p = permit();
     trusted
-        .set(&p, CACHE, b"k", Bytes::from_static(b"over tls"), TTL)
+        .set(&item(CACHE, b"k"), Bytes::from_static(b"over tls"), TTL)
         .await
         .unwrap();
     assert_eq!(
-        trusted.get(&p, CACHE, b"k").await.unwrap().unwrap(),
+        trusted.get(&item(CACHE, b"k")).await.unwrap().unwrap(),
         "over tls"
     );
     // The system roots do not know this certificate: refused, never used.
     let untrusted = backend_with(&url, "tls", |_| {});
     assert!(matches!(
-        untrusted.get(&p, CACHE, b"k").await.unwrap_err(),
+        untrusted.get(&item(CACHE, b"k")).await.unwrap_err(),
         BackendError::Unavailable(_)
     ));
     assert!(!untrusted.is_up());
@@ -577,19 +585,18 @@ async fn both_backends_accept_the_same_integers() {
     let on_redis = backend(&redis, "integers");
     let on_memory =
         scopegate::backend::memory::MemoryBackend::new(Default::default(), &[CACHE.into()]);
-    let p = permit();
     for stored in [
         "7", "-7", "0", "+7", "007", " 7", "7 ", "7.0", "", "x", "-0",
     ] {
         let value = Bytes::from(stored);
         on_redis
-            .set(&p, CACHE, b"n", value.clone(), TTL)
+            .set(&item(CACHE, b"n"), value.clone(), TTL)
             .await
             .unwrap();
-        on_memory.set(&p, CACHE, b"n", value, TTL).await.unwrap();
+        on_memory.set(&item(CACHE, b"n"), value, TTL).await.unwrap();
         assert_eq!(
-            on_redis.increment(&p, CACHE, b"n", 1, TTL).await,
-            on_memory.increment(&p, CACHE, b"n", 1, TTL).await,
+            on_redis.increment(&item(CACHE, b"n"), 1, TTL).await,
+            on_memory.increment(&item(CACHE, b"n"), 1, TTL).await,
             "incrementing {stored:?}"
         );
     }
@@ -599,26 +606,23 @@ async fn both_backends_accept_the_same_integers() {
 async fn a_full_redis_is_limit_exceeded_for_every_write() {
     let redis = RedisServer::start();
     let b = backend(&redis, "full");
-    let p = permit();
-    b.set(&p, CACHE, b"n", Bytes::from_static(b"1"), TTL)
+    b.set(&item(CACHE, b"n"), Bytes::from_static(b"1"), TTL)
         .await
         .unwrap();
     redis.cli(&["CONFIG", "SET", "maxmemory", "1"]);
     let full = BackendError::LimitExceeded("the cache backend is out of memory");
     let value = || Bytes::from_static(b"2");
     assert_eq!(
-        b.set(&p, CACHE, b"k", value(), TTL).await.unwrap_err(),
+        b.set(&item(CACHE, b"k"), value(), TTL).await.unwrap_err(),
         full
     );
     assert_eq!(
-        b.increment(&p, CACHE, b"n", 1, TTL).await.unwrap_err(),
+        b.increment(&item(CACHE, b"n"), 1, TTL).await.unwrap_err(),
         full
     );
     assert_eq!(
         b.set_if(
-            &p,
-            CACHE,
-            b"n",
+            &item(CACHE, b"n"),
             value(),
             TTL,
             &Condition::Equal(b"1".to_vec())
@@ -628,59 +632,68 @@ async fn a_full_redis_is_limit_exceeded_for_every_write() {
         full
     );
     assert_eq!(
-        b.publish(&p, CACHE, "t", text("x"), "").await.unwrap_err(),
+        b.publish(&topic(CACHE, "t"), text("x"), "")
+            .await
+            .unwrap_err(),
         full
     );
     // Reads still work, and writes again once there is room.
-    assert_eq!(b.get(&p, CACHE, b"n").await.unwrap().unwrap(), "1");
+    assert_eq!(b.get(&item(CACHE, b"n")).await.unwrap().unwrap(), "1");
     redis.cli(&["CONFIG", "SET", "maxmemory", "0"]);
-    assert_eq!(b.increment(&p, CACHE, b"n", 1, TTL).await.unwrap(), 2);
+    assert_eq!(b.increment(&item(CACHE, b"n"), 1, TTL).await.unwrap(), 2);
 }
 
 #[tokio::test]
 async fn topic_readers_are_capped_and_freed_when_subscribers_leave() {
     let redis = RedisServer::start();
     let b = backend_with(&redis.url(), "readers", |c| c.max_topic_readers = 2);
-    let p = permit();
-    let a1 = b.subscribe(&p, CACHE, "a", None).await.unwrap();
+    let a1 = b.subscribe(&topic(CACHE, "a"), None).await.unwrap();
     // More subscribers of a topic share its reader.
-    let a2 = b.subscribe(&p, CACHE, "a", None).await.unwrap();
-    let _b1 = b.subscribe(&p, CACHE, "b", None).await.unwrap();
+    let a2 = b.subscribe(&topic(CACHE, "a"), None).await.unwrap();
+    let _b1 = b.subscribe(&topic(CACHE, "b"), None).await.unwrap();
     let refused =
         BackendError::SubscribersExceeded("too many topics with subscribers on this gateway");
     assert_eq!(
-        b.subscribe(&p, CACHE, "c", None).await.err(),
+        b.subscribe(&topic(CACHE, "c"), None).await.err(),
         Some(refused.clone())
     );
     // Publishing needs no reader.
-    assert_eq!(b.publish(&p, CACHE, "c", text("x"), "").await.unwrap(), 1);
+    assert_eq!(
+        b.publish(&topic(CACHE, "c"), text("x"), "").await.unwrap(),
+        1
+    );
     drop(a1);
-    assert_eq!(b.subscribe(&p, CACHE, "c", None).await.err(), Some(refused));
+    assert_eq!(
+        b.subscribe(&topic(CACHE, "c"), None).await.err(),
+        Some(refused)
+    );
     drop(a2);
-    assert!(b.subscribe(&p, CACHE, "c", None).await.is_ok());
+    assert!(b.subscribe(&topic(CACHE, "c"), None).await.is_ok());
 }
 
 #[tokio::test]
 async fn a_cache_deleted_and_created_again_starts_with_no_topic_history() {
     let redis = RedisServer::start();
     let (a, b) = (backend(&redis, "reborn"), backend(&redis, "reborn"));
-    let p = permit();
-    a.create_cache(&p, "x").await.unwrap();
-    a.publish(&p, "x", "t", text("old"), "").await.unwrap();
-    let mut old = b.subscribe(&p, "x", "t", FROM_ONE).await.unwrap();
+    a.create_cache(&on_cache("x")).await.unwrap();
+    a.publish(&topic("x", "t"), text("old"), "").await.unwrap();
+    let mut old = b.subscribe(&topic("x", "t"), FROM_ONE).await.unwrap();
     assert_eq!(sequences(&next(&mut old).await), [1]);
     // A flush keeps the topics (as on the memory backend).
-    a.flush_cache(&p, "x").await.unwrap();
-    let mut kept = a.subscribe(&p, "x", "t", FROM_ONE).await.unwrap();
+    a.flush_cache(&on_cache("x")).await.unwrap();
+    let mut kept = a.subscribe(&topic("x", "t"), FROM_ONE).await.unwrap();
     assert_eq!(sequences(&next(&mut kept).await), [1]);
     // Deleted and created again: the old messages are not the new cache's,
     // and a subscription to the old cache ends (here on the other gateway,
     // once it has re-read the registry).
-    a.delete_cache(&p, "x").await.unwrap();
-    a.create_cache(&p, "x").await.unwrap();
-    let mut fresh = a.subscribe(&p, "x", "t", FROM_ONE).await.unwrap();
+    a.delete_cache(&on_cache("x")).await.unwrap();
+    a.create_cache(&on_cache("x")).await.unwrap();
+    let mut fresh = a.subscribe(&topic("x", "t"), FROM_ONE).await.unwrap();
     assert_eq!(next(&mut fresh).await, [TopicEvent::Heartbeat]);
-    assert_eq!(a.publish(&p, "x", "t", text("new"), "").await.unwrap(), 1);
+    assert_eq!(
+        a.publish(&topic("x", "t"), text("new"), "").await.unwrap(),
+        1
+    );
     let ended = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
             match old.next(10).await {
@@ -698,13 +711,12 @@ async fn a_cache_deleted_and_created_again_starts_with_no_topic_history() {
 async fn a_stream_that_goes_back_is_announced_not_silently_skipped() {
     let redis = RedisServer::start();
     let b = backend(&redis, "back");
-    let p = permit();
     for i in 1..=5 {
-        b.publish(&p, CACHE, "t", text(&i.to_string()), "")
+        b.publish(&topic(CACHE, "t"), text(&i.to_string()), "")
             .await
             .unwrap();
     }
-    let mut sub = b.subscribe(&p, CACHE, "t", FROM_ONE).await.unwrap();
+    let mut sub = b.subscribe(&topic(CACHE, "t"), FROM_ONE).await.unwrap();
     let events = next(&mut sub).await;
     assert_eq!(sequences(&events), [1, 2, 3, 4, 5]);
     let TopicEvent::Item(first) = &events[0] else {
@@ -728,7 +740,9 @@ async fn a_stream_that_goes_back_is_announced_not_silently_skipped() {
         ]);
     }
     assert_eq!(
-        b.publish(&p, CACHE, "t", text("after"), "").await.unwrap(),
+        b.publish(&topic(CACHE, "t"), text("after"), "")
+            .await
+            .unwrap(),
         3
     );
     // Within a heartbeat (300 ms here) the subscriber is told, then it gets
@@ -743,7 +757,9 @@ async fn a_stream_that_goes_back_is_announced_not_silently_skipped() {
         }]
     );
     assert_eq!(
-        b.publish(&p, CACHE, "t", text("next"), "").await.unwrap(),
+        b.publish(&topic(CACHE, "t"), text("next"), "")
+            .await
+            .unwrap(),
         4
     );
     let events = next(&mut sub).await;

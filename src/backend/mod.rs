@@ -1,8 +1,9 @@
 //! Backends: where permitted operations go.
 //!
 //! Every method takes a [`Permit`], which only the authorizer can make, so no
-//! front can reach a backend without authorization. Backends do no permission
-//! checks of their own.
+//! front can reach a backend without authorization, and nothing else: the
+//! cache, key and topic are read from the permit, so a backend acts on
+//! exactly what was authorized. Backends do no permission checks of their own.
 
 pub mod memory;
 pub mod redis;
@@ -65,31 +66,31 @@ impl Backend {
     }
 
     /// Creates a cache (control plane).
-    pub async fn create_cache(&self, permit: &Permit, name: &str) -> Result<(), BackendError> {
+    pub async fn create_cache(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
         match self {
-            Backend::Memory(b) => b.create_cache(permit, name),
-            Backend::Redis(b) => b.create_cache(permit, name).await,
+            Backend::Memory(b) => b.create_cache(permit),
+            Backend::Redis(b) => b.create_cache(permit).await,
         }
     }
 
     /// Deletes a cache; caches declared in the config cannot be deleted.
-    pub async fn delete_cache(&self, permit: &Permit, name: &str) -> Result<(), BackendError> {
+    pub async fn delete_cache(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
         match self {
-            Backend::Memory(b) => b.delete_cache(permit, name),
-            Backend::Redis(b) => b.delete_cache(permit, name).await,
+            Backend::Memory(b) => b.delete_cache(permit),
+            Backend::Redis(b) => b.delete_cache(permit).await,
         }
     }
 
     /// Removes every item of a cache.
-    pub async fn flush_cache(&self, permit: &Permit, name: &str) -> Result<(), BackendError> {
+    pub async fn flush_cache(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
         match self {
-            Backend::Memory(b) => b.flush_cache(permit, name),
-            Backend::Redis(b) => b.flush_cache(permit, name).await,
+            Backend::Memory(b) => b.flush_cache(permit),
+            Backend::Redis(b) => b.flush_cache(permit).await,
         }
     }
 
     /// Names of the caches, sorted.
-    pub async fn list_caches(&self, permit: &Permit) -> Result<Vec<String>, BackendError> {
+    pub async fn list_caches(&self, permit: &Permit<'_>) -> Result<Vec<String>, BackendError> {
         match self {
             Backend::Memory(b) => Ok(b.list_caches(permit)),
             Backend::Redis(b) => b.list_caches(permit).await,
@@ -98,74 +99,56 @@ impl Backend {
 }
 
 impl CacheBackend for Backend {
-    async fn get(
-        &self,
-        permit: &Permit,
-        cache: &str,
-        key: &[u8],
-    ) -> Result<Option<Bytes>, BackendError> {
-        each!(self, b => b.get(permit, cache, key).await)
+    async fn get(&self, permit: &Permit<'_>) -> Result<Option<Bytes>, BackendError> {
+        each!(self, b => b.get(permit).await)
     }
 
     async fn set(
         &self,
-        permit: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
         value: Bytes,
         ttl: Duration,
     ) -> Result<(), BackendError> {
-        each!(self, b => b.set(permit, cache, key, value, ttl).await)
+        each!(self, b => b.set(permit, value, ttl).await)
     }
 
-    async fn delete(&self, permit: &Permit, cache: &str, key: &[u8]) -> Result<(), BackendError> {
-        each!(self, b => b.delete(permit, cache, key).await)
+    async fn delete(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
+        each!(self, b => b.delete(permit).await)
     }
 
-    async fn exists(&self, permit: &Permit, cache: &str, key: &[u8]) -> Result<bool, BackendError> {
-        each!(self, b => b.exists(permit, cache, key).await)
+    async fn exists(&self, permit: &Permit<'_>) -> Result<bool, BackendError> {
+        each!(self, b => b.exists(permit).await)
     }
 
-    async fn item(
-        &self,
-        permit: &Permit,
-        cache: &str,
-        key: &[u8],
-    ) -> Result<Option<ItemInfo>, BackendError> {
-        each!(self, b => b.item(permit, cache, key).await)
+    async fn item(&self, permit: &Permit<'_>) -> Result<Option<ItemInfo>, BackendError> {
+        each!(self, b => b.item(permit).await)
     }
 
     async fn set_if(
         &self,
-        permit: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
         value: Bytes,
         ttl: Duration,
         condition: &Condition,
     ) -> Result<bool, BackendError> {
-        each!(self, b => b.set_if(permit, cache, key, value, ttl, condition).await)
+        each!(self, b => b.set_if(permit, value, ttl, condition).await)
     }
 
     async fn increment(
         &self,
-        permit: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
         amount: i64,
         ttl: Duration,
     ) -> Result<i64, BackendError> {
-        each!(self, b => b.increment(permit, cache, key, amount, ttl).await)
+        each!(self, b => b.increment(permit, amount, ttl).await)
     }
 
     async fn update_ttl(
         &self,
-        permit: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
         update: TtlUpdate,
     ) -> Result<TtlOutcome, BackendError> {
-        each!(self, b => b.update_ttl(permit, cache, key, update).await)
+        each!(self, b => b.update_ttl(permit, update).await)
     }
 }
 
@@ -174,29 +157,21 @@ impl TopicBackend for Backend {
 
     async fn publish(
         &self,
-        permit: &Permit,
-        cache: &str,
-        topic: &str,
+        permit: &Permit<'_>,
         value: TopicValue,
         publisher_id: &str,
     ) -> Result<u64, BackendError> {
-        each!(self, b => b.publish(permit, cache, topic, value, publisher_id).await)
+        each!(self, b => b.publish(permit, value, publisher_id).await)
     }
 
     async fn subscribe(
         &self,
-        permit: &Permit,
-        cache: &str,
-        topic: &str,
+        permit: &Permit<'_>,
         resume: Option<Resume>,
     ) -> Result<Subscription, BackendError> {
         Ok(match self {
-            Backend::Memory(b) => {
-                Subscription::Memory(b.subscribe(permit, cache, topic, resume).await?)
-            }
-            Backend::Redis(b) => {
-                Subscription::Redis(b.subscribe(permit, cache, topic, resume).await?)
-            }
+            Backend::Memory(b) => Subscription::Memory(b.subscribe(permit, resume).await?),
+            Backend::Redis(b) => Subscription::Redis(b.subscribe(permit, resume).await?),
         })
     }
 }
@@ -207,6 +182,23 @@ impl TopicSubscription for Subscription {
             Subscription::Memory(s) => s.next(max).await,
             Subscription::Redis(s) => s.next(max).await,
         }
+    }
+}
+
+/// The cache and the one key a single-key permit names. Any other permit is
+/// a front's mistake (a batch permit must be split with `each_key`): refused.
+pub(crate) fn item_of<'a>(permit: &Permit<'a>) -> Result<(&'a str, &'a [u8]), BackendError> {
+    match permit.key() {
+        Some(key) => Ok((permit.cache(), key)),
+        None => Err(BackendError::WrongPermit),
+    }
+}
+
+/// The cache and topic a topic permit names.
+pub(crate) fn topic_of<'a>(permit: &Permit<'a>) -> Result<(&'a str, &'a str), BackendError> {
+    match permit.topic() {
+        Some(topic) => Ok((permit.cache(), topic)),
+        None => Err(BackendError::WrongPermit),
     }
 }
 
@@ -229,6 +221,10 @@ pub enum BackendError {
     /// The item is not in a state the operation can act on (a non-integer incremented).
     #[error("{0}")]
     FailedPrecondition(&'static str),
+    /// The permit does not name one item (or one topic) for a call that acts
+    /// on one: a bug in a front, refused rather than guessed at.
+    #[error("operation refused")]
+    WrongPermit,
 }
 
 /// A stored item as conditional operations see it.
@@ -426,49 +422,34 @@ pub struct Resume {
 pub trait CacheBackend: Send + Sync {
     fn get(
         &self,
-        permit: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
     ) -> impl Future<Output = Result<Option<Bytes>, BackendError>> + Send;
 
     fn set(
         &self,
-        permit: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
         value: Bytes,
         ttl: Duration,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
-    fn delete(
-        &self,
-        permit: &Permit,
-        cache: &str,
-        key: &[u8],
-    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+    fn delete(&self, permit: &Permit<'_>) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     /// Whether an item exists (without fetching its value).
     fn exists(
         &self,
-        permit: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 
     /// The value and remaining time to live of an item.
     fn item(
         &self,
-        permit: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
     ) -> impl Future<Output = Result<Option<ItemInfo>, BackendError>> + Send;
 
     /// Stores `value` if `condition` holds, atomically; returns whether it stored.
     fn set_if(
         &self,
-        permit: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
         value: Bytes,
         ttl: Duration,
         condition: &Condition,
@@ -479,18 +460,14 @@ pub trait CacheBackend: Send + Sync {
     /// `FailedPrecondition`.
     fn increment(
         &self,
-        permit: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
         amount: i64,
         ttl: Duration,
     ) -> impl Future<Output = Result<i64, BackendError>> + Send;
 
     fn update_ttl(
         &self,
-        permit: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
         update: TtlUpdate,
     ) -> impl Future<Output = Result<TtlOutcome, BackendError>> + Send;
 }
@@ -502,18 +479,14 @@ pub trait TopicBackend: Send + Sync {
     /// Publishes and returns the message's sequence number.
     fn publish(
         &self,
-        permit: &Permit,
-        cache: &str,
-        topic: &str,
+        permit: &Permit<'_>,
         value: TopicValue,
         publisher_id: &str,
     ) -> impl Future<Output = Result<u64, BackendError>> + Send;
 
     fn subscribe(
         &self,
-        permit: &Permit,
-        cache: &str,
-        topic: &str,
+        permit: &Permit<'_>,
         resume: Option<Resume>,
     ) -> impl Future<Output = Result<Self::Subscription, BackendError>> + Send;
 }

@@ -67,18 +67,78 @@ pub(crate) struct Grant {
     within: Selector,
 }
 
-/// Proof that one operation was authorized. Only [`CompiledScope::authorize`]
-/// makes one (the field is private), and backends take one, so a backend call
-/// without authorization does not compile.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Permit {
+/// Proof that one operation was authorized, naming what it was authorized
+/// for: its kind, its cache and its target (keys or topic), borrowed from the
+/// request. Only [`CompiledScope::authorize`] makes one (the fields are
+/// private), and backends take nothing else: they read the cache, keys and
+/// topic from the permit, so a backend cannot be handed a key the
+/// authorizer did not see.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Permit<'a> {
     kind: OperationKind,
+    cache: &'a str,
+    target: Target<'a>,
 }
 
-impl Permit {
+impl<'a> Permit<'a> {
     /// The kind of operation this permit was issued for.
     pub fn kind(&self) -> OperationKind {
         self.kind
+    }
+
+    /// The cache (for the control plane, the cache it creates, deletes or
+    /// flushes; empty for operations that have none).
+    pub fn cache(&self) -> &'a str {
+        self.cache
+    }
+
+    pub fn target(&self) -> Target<'a> {
+        self.target
+    }
+
+    /// The one key of a single-key permit; `None` for any other target.
+    pub fn key(&self) -> Option<&'a [u8]> {
+        match self.target {
+            Target::Keys(Keys::One(key)) => Some(key),
+            _ => None,
+        }
+    }
+
+    /// The topic of a topic permit.
+    pub fn topic(&self) -> Option<&'a str> {
+        match self.target {
+            Target::Topic(topic) => Some(topic),
+            _ => None,
+        }
+    }
+
+    /// One single-key permit per key of this one, in order: the keys of a
+    /// batch, each vouched for by the batch's authorization.
+    pub fn each_key(&self) -> impl ExactSizeIterator<Item = Permit<'a>> + 'a {
+        let this = *self;
+        (0..self.key_count()).map(move |i| this.nth_key(i))
+    }
+
+    /// How many keys a key permit names (0 for any other).
+    pub fn key_count(&self) -> usize {
+        match self.target {
+            Target::Keys(keys) => keys.len(),
+            _ => 0,
+        }
+    }
+
+    /// The single-key permit of the `i`-th key. Past the keys (a front's
+    /// bug) it names no key, so every backend refuses it.
+    pub fn nth_key(&self, i: usize) -> Permit<'a> {
+        let target = match self.target {
+            Target::Keys(keys) if i < keys.len() => Target::Keys(Keys::One(keys.nth(i))),
+            _ => Target::None,
+        };
+        Permit {
+            kind: self.kind,
+            cache: self.cache,
+            target,
+        }
     }
 }
 
@@ -147,8 +207,12 @@ impl CompiledScope {
     }
 
     /// Decides whether this scope covers `op` (SPEC 3.2). Allocation-free.
-    pub fn authorize(&self, op: &Operation<'_>) -> Result<Permit, Denial> {
-        let permit = Permit { kind: op.kind };
+    pub fn authorize<'a>(&self, op: &Operation<'a>) -> Result<Permit<'a>, Denial> {
+        let permit = Permit {
+            kind: op.kind,
+            cache: op.cache,
+            target: op.target,
+        };
         let (items, topics) = match &self.0 {
             Grants::SuperUser => return Ok(permit),
             Grants::Explicit { items, topics } => (&**items, &**topics),

@@ -619,3 +619,46 @@ fn permit_none_roles_grant_nothing() {
         Err(Denial::CacheNotGranted)
     );
 }
+
+#[test]
+fn a_permit_names_exactly_what_was_authorized() {
+    let s = scope(&perm("readwrite", "c", r#","item":{"keyPrefix":"u/"}"#));
+    let permit = s
+        .authorize(&Operation::key(OperationKind::Set, "c", b"u/1"))
+        .unwrap();
+    assert_eq!(
+        (permit.kind(), permit.cache(), permit.key()),
+        (OperationKind::Set, "c", Some(&b"u/1"[..]))
+    );
+    assert_eq!(permit.topic(), None);
+    let gets = [
+        GetRequest {
+            cache_key: b"u/1".to_vec(),
+        },
+        GetRequest {
+            cache_key: b"u/2".to_vec(),
+        },
+    ];
+    let batch = s
+        .authorize(&Operation::keys(
+            OperationKind::GetBatch,
+            "c",
+            Keys::Gets(&gets),
+        ))
+        .unwrap();
+    // A batch permit names no single key: a backend cannot take it for one.
+    assert_eq!(batch.key(), None);
+    let each: Vec<_> = batch.each_key().map(|p| (p.cache(), p.key())).collect();
+    assert_eq!(each, [("c", Some(&b"u/1"[..])), ("c", Some(&b"u/2"[..]))]);
+    // Past the keys: a permit for nothing, which every backend refuses.
+    assert_eq!(batch.nth_key(2).key(), None);
+    assert_eq!(batch.nth_key(2).target(), Target::None);
+    let topic = scope(&perm("publishsubscribe", "c", r#","topic":"t""#))
+        .authorize(&Operation::topic(OperationKind::Publish, "c", "t"))
+        .unwrap();
+    assert_eq!(
+        (topic.cache(), topic.topic(), topic.key()),
+        ("c", Some("t"), None)
+    );
+    assert_eq!(topic.key_count(), 0);
+}

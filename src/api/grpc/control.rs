@@ -19,9 +19,14 @@ pub struct ControlFront {
 }
 
 impl ControlFront {
-    /// The caller's permit for this request's classified kind.
-    fn permit<T>(&self, request: &Request<T>) -> Result<Permit, ApiError> {
-        let op = Operation::global(kind(classified(request))?);
+    /// The caller's permit for this request's classified kind, naming the
+    /// cache it acts on (empty for listing and the unserved RPCs).
+    fn permit<'r, T>(
+        &self,
+        request: &'r Request<T>,
+        cache: &'r str,
+    ) -> Result<Permit<'r>, ApiError> {
+        let op = Operation::on_cache(kind(classified(request))?, cache);
         Ok(caller(request)?.scope.authorize(&op)?)
     }
 }
@@ -43,11 +48,10 @@ impl ScsControl for ControlFront {
         request: Request<CreateCacheRequest>,
     ) -> Result<Response<CreateCacheResponse>, Status> {
         observe(&self.app, classified(&request), async {
-            let permit = self.permit(&request)?;
-            self.app
-                .backend
-                .create_cache(&permit, cache_name(&request.get_ref().cache_name)?)
-                .await?;
+            let permit = self.permit(&request, &request.get_ref().cache_name)?;
+            // Validated after authorization: only a superuser learns more.
+            cache_name(permit.cache())?;
+            self.app.backend.create_cache(&permit).await?;
             Ok(CreateCacheResponse {})
         })
         .await
@@ -58,11 +62,10 @@ impl ScsControl for ControlFront {
         request: Request<DeleteCacheRequest>,
     ) -> Result<Response<DeleteCacheResponse>, Status> {
         observe(&self.app, classified(&request), async {
-            let permit = self.permit(&request)?;
-            self.app
-                .backend
-                .delete_cache(&permit, cache_name(&request.get_ref().cache_name)?)
-                .await?;
+            let permit = self.permit(&request, &request.get_ref().cache_name)?;
+            // Validated after authorization: only a superuser learns more.
+            cache_name(permit.cache())?;
+            self.app.backend.delete_cache(&permit).await?;
             Ok(DeleteCacheResponse {})
         })
         .await
@@ -73,7 +76,7 @@ impl ScsControl for ControlFront {
         request: Request<ListCachesRequest>,
     ) -> Result<Response<ListCachesResponse>, Status> {
         observe(&self.app, classified(&request), async {
-            let permit = self.permit(&request)?;
+            let permit = self.permit(&request, "")?;
             let cache = self
                 .app
                 .backend
@@ -98,11 +101,10 @@ impl ScsControl for ControlFront {
         request: Request<FlushCacheRequest>,
     ) -> Result<Response<FlushCacheResponse>, Status> {
         observe(&self.app, classified(&request), async {
-            let permit = self.permit(&request)?;
-            self.app
-                .backend
-                .flush_cache(&permit, cache_name(&request.get_ref().cache_name)?)
-                .await?;
+            let permit = self.permit(&request, &request.get_ref().cache_name)?;
+            // Validated after authorization: only a superuser learns more.
+            cache_name(permit.cache())?;
+            self.app.backend.flush_cache(&permit).await?;
             Ok(FlushCacheResponse {})
         })
         .await

@@ -196,7 +196,7 @@ macro_rules! authorized_not_served {
     };
     (global: $($method:ident($request:ty) -> $response:ty;)+) => {
         $( authorized_not_served!(@rpc $method, $request, $response, |this, request| {
-            this.permit(&request)
+            this.permit(&request, "")
         }); )+
     };
     (@rpc $method:ident, $request:ty, $response:ty, |$this:ident, $req:ident| $authorize:block) => {
@@ -304,9 +304,9 @@ fn caller<T>(request: &tonic::Request<T>) -> Result<Arc<Verified>, ApiError> {
 }
 
 /// The cache named by the `cache` metadata of a `cache_client.Scs` call.
-fn cache_name<T>(request: &tonic::Request<T>) -> Result<String, ApiError> {
+fn cache_name<T>(request: &tonic::Request<T>) -> Result<&str, ApiError> {
     match request.metadata().get("cache").map(|v| v.to_str()) {
-        Some(Ok(name)) if !name.is_empty() => Ok(name.to_owned()),
+        Some(Ok(name)) if !name.is_empty() => Ok(name),
         Some(Err(_)) => Err(ApiError::invalid("the cache metadata is not text")),
         _ => Err(ApiError::invalid("the `cache` metadata header is required")),
     }

@@ -75,10 +75,7 @@ impl Pubsub for PubsubFront {
                 topic_value::Kind::Binary(bytes) => TopicValue::Binary(bytes.clone().into()),
             };
             let publisher = verified.token_id.as_deref().unwrap_or("");
-            self.app
-                .backend
-                .publish(&permit, cache, topic, value, publisher)
-                .await?;
+            self.app.backend.publish(&permit, value, publisher).await?;
             Ok(Empty {})
         })
         .await
@@ -100,11 +97,7 @@ impl Pubsub for PubsubFront {
                 sequence: r.resume_at_topic_sequence_number,
                 page: r.sequence_page,
             });
-            let subscription = self
-                .app
-                .backend
-                .subscribe(&permit, cache, topic, resume)
-                .await?;
+            let subscription = self.app.backend.subscribe(&permit, resume).await?;
             let (tx, rx) = mpsc::channel(BUFFER);
             // SPEC 6: the first message of every stream is a heartbeat, sent at
             // once (the Node, Python and Web SDKs wait for it). The channel is

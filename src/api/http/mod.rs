@@ -158,14 +158,14 @@ async fn cache_item(
     match (kind, ttl) {
         (OperationKind::HttpCachePut, Some(ttl)) => {
             let value = read_body(body, app.limits.max_value_bytes).await?;
-            app.backend.set(&permit, cache, &key, value, ttl).await?;
+            app.backend.set(&permit, value, ttl).await?;
             Ok(empty(StatusCode::NO_CONTENT))
         }
         (OperationKind::HttpCacheDelete, _) => {
-            app.backend.delete(&permit, cache, &key).await?;
+            app.backend.delete(&permit).await?;
             Ok(empty(StatusCode::NO_CONTENT))
         }
-        _ => match app.backend.get(&permit, cache, &key).await? {
+        _ => match app.backend.get(&permit).await? {
             Some(value) => {
                 let mut response = Response::new(Full::new(value));
                 response.headers_mut().insert(

@@ -58,9 +58,7 @@ pub(super) async fn publish(
         TopicValue::Binary(body)
     };
     let publisher = verified.token_id.as_deref().unwrap_or("");
-    app.backend
-        .publish(&permit, cache, topic, value, publisher)
-        .await?;
+    app.backend.publish(&permit, value, publisher).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -81,7 +79,7 @@ pub(super) async fn subscribe(
         sequence,
         page: page.unwrap_or(0),
     });
-    let mut subscription = app.backend.subscribe(&permit, cache, topic, resume).await?;
+    let mut subscription = app.backend.subscribe(&permit, resume).await?;
     let _open = app.metrics.subscription();
 
     let deadline = crate::clock::deadline(app.limits.long_poll_timeout);

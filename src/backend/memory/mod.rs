@@ -16,7 +16,7 @@ use moka::ops::compute::Op;
 
 use super::{
     BackendError, CacheBackend, Condition, ItemInfo, Limits, Resume, TopicBackend, TopicValue,
-    TtlOutcome, TtlUpdate,
+    TtlOutcome, TtlUpdate, item_of, topic_of,
 };
 use crate::scope::Permit;
 
@@ -113,7 +113,8 @@ impl MemoryBackend {
     }
 
     /// Creates a cache (control plane).
-    pub fn create_cache(&self, _: &Permit, name: &str) -> Result<(), BackendError> {
+    pub fn create_cache(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
+        let name = permit.cache();
         match self.caches.entry(name.into()) {
             dashmap::Entry::Occupied(_) => Err(BackendError::CacheExists),
             dashmap::Entry::Vacant(slot) => {
@@ -125,7 +126,8 @@ impl MemoryBackend {
 
     /// Deletes a cache and closes its topics' subscriptions. Caches declared
     /// in the config cannot be deleted.
-    pub fn delete_cache(&self, _: &Permit, name: &str) -> Result<(), BackendError> {
+    pub fn delete_cache(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
+        let name = permit.cache();
         if self.declared.iter().any(|d| d == name) {
             return Err(BackendError::FailedPrecondition(
                 "caches declared in the config cannot be deleted",
@@ -138,13 +140,14 @@ impl MemoryBackend {
     }
 
     /// Removes every item of a cache (its topics are left alone).
-    pub fn flush_cache(&self, _: &Permit, name: &str) -> Result<(), BackendError> {
+    pub fn flush_cache(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
+        let name = permit.cache();
         self.store(name)?.items.invalidate_all();
         Ok(())
     }
 
     /// Names of the caches, sorted.
-    pub fn list_caches(&self, _: &Permit) -> Vec<String> {
+    pub fn list_caches(&self, _: &Permit<'_>) -> Vec<String> {
         let mut names: Vec<String> = self.caches.iter().map(|e| e.key().to_string()).collect();
         names.sort_unstable();
         names
@@ -152,44 +155,37 @@ impl MemoryBackend {
 }
 
 impl CacheBackend for MemoryBackend {
-    async fn get(
-        &self,
-        _: &Permit,
-        cache: &str,
-        key: &[u8],
-    ) -> Result<Option<Bytes>, BackendError> {
+    async fn get(&self, permit: &Permit<'_>) -> Result<Option<Bytes>, BackendError> {
+        let (cache, key) = item_of(permit)?;
         Ok(self.store(cache)?.items.get(key).map(|item| item.value))
     }
 
     async fn set(
         &self,
-        _: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
         value: Bytes,
         ttl: Duration,
     ) -> Result<(), BackendError> {
+        let (cache, key) = item_of(permit)?;
         self.store(cache)?
             .items
             .insert(key.into(), Item::new(value, ttl));
         Ok(())
     }
 
-    async fn delete(&self, _: &Permit, cache: &str, key: &[u8]) -> Result<(), BackendError> {
+    async fn delete(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
+        let (cache, key) = item_of(permit)?;
         self.store(cache)?.items.invalidate(key);
         Ok(())
     }
 
-    async fn exists(&self, _: &Permit, cache: &str, key: &[u8]) -> Result<bool, BackendError> {
+    async fn exists(&self, permit: &Permit<'_>) -> Result<bool, BackendError> {
+        let (cache, key) = item_of(permit)?;
         Ok(self.store(cache)?.items.contains_key(key))
     }
 
-    async fn item(
-        &self,
-        _: &Permit,
-        cache: &str,
-        key: &[u8],
-    ) -> Result<Option<ItemInfo>, BackendError> {
+    async fn item(&self, permit: &Permit<'_>) -> Result<Option<ItemInfo>, BackendError> {
+        let (cache, key) = item_of(permit)?;
         let now = Instant::now();
         Ok(self.store(cache)?.items.get(key).map(|item| ItemInfo {
             remaining: item.expires_at.saturating_duration_since(now),
@@ -202,13 +198,12 @@ impl CacheBackend for MemoryBackend {
 
     async fn set_if(
         &self,
-        _: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
         value: Bytes,
         ttl: Duration,
         condition: &Condition,
     ) -> Result<bool, BackendError> {
+        let (cache, key) = item_of(permit)?;
         let mut stored = false;
         self.store(cache)?
             .items
@@ -226,12 +221,11 @@ impl CacheBackend for MemoryBackend {
 
     async fn increment(
         &self,
-        _: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
         amount: i64,
         ttl: Duration,
     ) -> Result<i64, BackendError> {
+        let (cache, key) = item_of(permit)?;
         let mut result = Err(BackendError::FailedPrecondition(
             "the value is not an integer",
         ));
@@ -266,11 +260,10 @@ impl CacheBackend for MemoryBackend {
 
     async fn update_ttl(
         &self,
-        _: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
         update: TtlUpdate,
     ) -> Result<TtlOutcome, BackendError> {
+        let (cache, key) = item_of(permit)?;
         let mut outcome = TtlOutcome::Missing;
         let now = Instant::now();
         self.store(cache)?
@@ -301,12 +294,11 @@ impl TopicBackend for MemoryBackend {
 
     async fn publish(
         &self,
-        _: &Permit,
-        cache: &str,
-        topic: &str,
+        permit: &Permit<'_>,
         value: TopicValue,
         publisher_id: &str,
     ) -> Result<u64, BackendError> {
+        let (cache, topic) = topic_of(permit)?;
         self.store(cache)?
             .topics
             .publish(topic, value, publisher_id)
@@ -314,11 +306,58 @@ impl TopicBackend for MemoryBackend {
 
     async fn subscribe(
         &self,
-        _: &Permit,
-        cache: &str,
-        topic: &str,
+        permit: &Permit<'_>,
         resume: Option<Resume>,
     ) -> Result<MemorySubscription, BackendError> {
+        let (cache, topic) = topic_of(permit)?;
         self.store(cache)?.topics.subscribe(topic, resume)
+    }
+}
+
+#[cfg(test)]
+mod permit_tests {
+    use super::*;
+    use crate::operation::{Keys, Operation, OperationKind};
+    use crate::scope::CompiledScope;
+
+    /// The backend acts on what the permit names, and refuses a permit that
+    /// names no single item for a single-item call.
+    #[tokio::test]
+    async fn the_backend_reads_its_target_from_the_permit() {
+        let b = MemoryBackend::new(Limits::default(), &["c".into()]);
+        let su = CompiledScope::superuser();
+        let k = su
+            .authorize(&Operation::key(OperationKind::Set, "c", b"k"))
+            .unwrap();
+        b.set(&k, Bytes::from_static(b"v"), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(b.get(&k).await.unwrap().as_deref(), Some(&b"v"[..]));
+        let other = su
+            .authorize(&Operation::key(OperationKind::Get, "c", b"other"))
+            .unwrap();
+        assert_eq!(b.get(&other).await.unwrap(), None);
+        let keys = [b"k".to_vec(), b"other".to_vec()];
+        let batch = su
+            .authorize(&Operation::keys(
+                OperationKind::KeysExist,
+                "c",
+                Keys::List(&keys),
+            ))
+            .unwrap();
+        assert_eq!(b.exists(&batch).await, Err(BackendError::WrongPermit));
+        let mut each = Vec::new();
+        for key in batch.each_key() {
+            each.push(b.exists(&key).await.unwrap());
+        }
+        assert_eq!(each, [true, false]);
+        let global = su
+            .authorize(&Operation::global(OperationKind::ListCaches))
+            .unwrap();
+        assert_eq!(b.get(&global).await, Err(BackendError::WrongPermit));
+        assert_eq!(
+            b.publish(&k, TopicValue::Text("x".into()), "").await,
+            Err(BackendError::WrongPermit)
+        );
     }
 }

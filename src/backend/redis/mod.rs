@@ -30,7 +30,7 @@ pub use topics::RedisSubscription;
 use super::Limits;
 use super::{
     BackendError, CacheBackend, Condition, ItemInfo, Resume, TopicBackend, TopicValue, TtlOutcome,
-    TtlUpdate,
+    TtlUpdate, item_of, topic_of,
 };
 use crate::metrics::BackendMetrics;
 use crate::scope::Permit;
@@ -105,12 +105,8 @@ impl RedisBackend {
 }
 
 impl CacheBackend for RedisBackend {
-    async fn get(
-        &self,
-        _: &Permit,
-        cache: &str,
-        key: &[u8],
-    ) -> Result<Option<Bytes>, BackendError> {
+    async fn get(&self, permit: &Permit<'_>) -> Result<Option<Bytes>, BackendError> {
+        let (cache, key) = item_of(permit)?;
         let key = self.inner.item_key(cache, key).await?;
         let value: Option<Vec<u8>> = self
             .inner
@@ -122,12 +118,11 @@ impl CacheBackend for RedisBackend {
 
     async fn set(
         &self,
-        _: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
         value: Bytes,
         ttl: Duration,
     ) -> Result<(), BackendError> {
+        let (cache, key) = item_of(permit)?;
         let key = self.inner.item_key(cache, key).await?;
         self.inner
             .link
@@ -137,7 +132,8 @@ impl CacheBackend for RedisBackend {
             .await
     }
 
-    async fn delete(&self, _: &Permit, cache: &str, key: &[u8]) -> Result<(), BackendError> {
+    async fn delete(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
+        let (cache, key) = item_of(permit)?;
         let key = self.inner.item_key(cache, key).await?;
         self.inner
             .link
@@ -148,7 +144,8 @@ impl CacheBackend for RedisBackend {
             .await
     }
 
-    async fn exists(&self, _: &Permit, cache: &str, key: &[u8]) -> Result<bool, BackendError> {
+    async fn exists(&self, permit: &Permit<'_>) -> Result<bool, BackendError> {
+        let (cache, key) = item_of(permit)?;
         let key = self.inner.item_key(cache, key).await?;
         self.inner
             .link
@@ -156,12 +153,8 @@ impl CacheBackend for RedisBackend {
             .await
     }
 
-    async fn item(
-        &self,
-        _: &Permit,
-        cache: &str,
-        key: &[u8],
-    ) -> Result<Option<ItemInfo>, BackendError> {
+    async fn item(&self, permit: &Permit<'_>) -> Result<Option<ItemInfo>, BackendError> {
+        let (cache, key) = item_of(permit)?;
         let key = self.inner.item_key(cache, key).await?;
         let (value, remaining): (Option<Vec<u8>>, i64) = self
             .inner
@@ -184,13 +177,12 @@ impl CacheBackend for RedisBackend {
 
     async fn set_if(
         &self,
-        _: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
         value: Bytes,
         ttl: Duration,
         condition: &Condition,
     ) -> Result<bool, BackendError> {
+        let (cache, key) = item_of(permit)?;
         let key = self.inner.item_key(cache, key).await?;
         let link = &self.inner.link;
         let (key, ttl) = (&key, ms(ttl));
@@ -240,12 +232,11 @@ impl CacheBackend for RedisBackend {
 
     async fn increment(
         &self,
-        _: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
         amount: i64,
         ttl: Duration,
     ) -> Result<i64, BackendError> {
+        let (cache, key) = item_of(permit)?;
         let key = self.inner.item_key(cache, key).await?;
         let (ok, reply): (i64, String) = self
             .inner
@@ -268,11 +259,10 @@ impl CacheBackend for RedisBackend {
 
     async fn update_ttl(
         &self,
-        _: &Permit,
-        cache: &str,
-        key: &[u8],
+        permit: &Permit<'_>,
         update: TtlUpdate,
     ) -> Result<TtlOutcome, BackendError> {
+        let (cache, key) = item_of(permit)?;
         let key = self.inner.item_key(cache, key).await?;
         let (mode, ttl) = match update {
             TtlUpdate::IncreaseTo(ttl) => ("i", ttl),
@@ -300,22 +290,20 @@ impl TopicBackend for RedisBackend {
 
     async fn publish(
         &self,
-        _: &Permit,
-        cache: &str,
-        topic: &str,
+        permit: &Permit<'_>,
         value: TopicValue,
         publisher_id: &str,
     ) -> Result<u64, BackendError> {
+        let (cache, topic) = topic_of(permit)?;
         topics::publish(&self.inner, cache, topic, value, publisher_id).await
     }
 
     async fn subscribe(
         &self,
-        _: &Permit,
-        cache: &str,
-        topic: &str,
+        permit: &Permit<'_>,
         resume: Option<Resume>,
     ) -> Result<RedisSubscription, BackendError> {
+        let (cache, topic) = topic_of(permit)?;
         topics::subscribe(&self.inner, cache, topic, resume).await
     }
 }

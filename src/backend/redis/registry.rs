@@ -14,7 +14,8 @@ use crate::backend::BackendError;
 use crate::scope::Permit;
 
 impl RedisBackend {
-    pub async fn create_cache(&self, _: &Permit, name: &str) -> Result<(), BackendError> {
+    pub async fn create_cache(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
+        let name = permit.cache();
         let inner = &self.inner;
         let entry = Entry::new(inner.declared.iter().any(|d| d == name));
         let created: bool = inner
@@ -31,7 +32,8 @@ impl RedisBackend {
         Ok(())
     }
 
-    pub async fn delete_cache(&self, _: &Permit, name: &str) -> Result<(), BackendError> {
+    pub async fn delete_cache(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
+        let name = permit.cache();
         let inner = &self.inner;
         if inner.declared.iter().any(|d| d == name) {
             return Err(BackendError::FailedPrecondition(
@@ -53,7 +55,8 @@ impl RedisBackend {
     }
 
     /// Empties a cache: a new generation (the old items expire with their TTLs).
-    pub async fn flush_cache(&self, _: &Permit, name: &str) -> Result<(), BackendError> {
+    pub async fn flush_cache(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
+        let name = permit.cache();
         let inner = &self.inner;
         let generation = Generation::random();
         let flushed: Option<Vec<u8>> = inner
@@ -75,7 +78,7 @@ impl RedisBackend {
         Ok(())
     }
 
-    pub async fn list_caches(&self, _: &Permit) -> Result<Vec<String>, BackendError> {
+    pub async fn list_caches(&self, _: &Permit<'_>) -> Result<Vec<String>, BackendError> {
         self.inner.register_declared().await?;
         let mut names = self
             .inner

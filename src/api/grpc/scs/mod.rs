@@ -20,10 +20,10 @@ use tonic::{Request, Response, Status};
 pub use support::ScsFront;
 use support::{Streamed, get_response, one, set_ok};
 
-use super::{authorized_not_served, classified, not_served, observe};
+use super::{authorized_not_served, cache_name, caller, classified, kind, not_served, observe};
 use crate::backend::{CacheBackend, Condition, TtlOutcome, TtlUpdate, value_hash};
 use crate::error::{ApiError, ErrorCode};
-use crate::operation::{Keys, SourceKeys, Target};
+use crate::operation::{Keys, Operation, SourceKeys, Target};
 
 /// How many GetBatch items are fetched ahead of the client's reading.
 const LOOKAHEAD: usize = 4;
@@ -32,12 +32,8 @@ const LOOKAHEAD: usize = 4;
 impl Scs for ScsFront {
     async fn get(&self, request: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {
         observe(&self.app, classified(&request), async {
-            let (permit, cache) = self.keyed(&request)?;
-            let value = self
-                .app
-                .backend
-                .get(&permit, &cache, &request.get_ref().cache_key)
-                .await?;
+            let permit = self.keyed(&request)?;
+            let value = self.app.backend.get(&permit).await?;
             Ok(get_response(value))
         })
         .await
@@ -45,13 +41,10 @@ impl Scs for ScsFront {
 
     async fn set(&self, request: Request<SetRequest>) -> Result<Response<SetResponse>, Status> {
         observe(&self.app, classified(&request), async {
-            let (permit, cache) = self.keyed(&request)?;
+            let permit = self.keyed(&request)?;
             let r = request.get_ref();
             let (ttl, value) = self.value(r.ttl_milliseconds, &r.cache_body)?;
-            self.app
-                .backend
-                .set(&permit, &cache, &r.cache_key, value, ttl)
-                .await?;
+            self.app.backend.set(&permit, value, ttl).await?;
             Ok(set_ok())
         })
         .await
@@ -62,11 +55,8 @@ impl Scs for ScsFront {
         request: Request<DeleteRequest>,
     ) -> Result<Response<DeleteResponse>, Status> {
         observe(&self.app, classified(&request), async {
-            let (permit, cache) = self.keyed(&request)?;
-            self.app
-                .backend
-                .delete(&permit, &cache, &request.get_ref().cache_key)
-                .await?;
+            let permit = self.keyed(&request)?;
+            self.app.backend.delete(&permit).await?;
             Ok(DeleteResponse {})
         })
         .await
@@ -77,14 +67,16 @@ impl Scs for ScsFront {
         request: Request<KeysExistRequest>,
     ) -> Result<Response<KeysExistResponse>, Status> {
         observe(&self.app, classified(&request), async {
-            let (permit, cache) =
-                self.permit(&request, |r| Target::Keys(Keys::List(&r.cache_keys)))?;
-            // Many lookups in flight at once (pipelined on Redis), answered in order.
-            // (By index: a closure over `&Vec<u8>` trips the `Send` check of
-            // higher-ranked lifetimes.)
-            let keys = &request.get_ref().cache_keys;
-            let exists = futures_util::stream::iter(0..keys.len())
-                .map(|i| self.app.backend.exists(&permit, &cache, &keys[i]))
+            let permit = self.permit(&request, |r| Target::Keys(Keys::List(&r.cache_keys)))?;
+            // Many lookups in flight at once (pipelined on Redis), answered
+            // in order, each on its key's share of the batch's permit.
+            // (By index: a closure taking a `Permit<'_>` trips the `Send`
+            // check of higher-ranked lifetimes.)
+            let exists = futures_util::stream::iter(0..permit.key_count())
+                .map(|i| {
+                    let key = permit.nth_key(i);
+                    async move { self.app.backend.exists(&key).await }
+                })
                 .buffered(64)
                 .try_collect()
                 .await?;
@@ -106,9 +98,11 @@ impl Scs for ScsFront {
         request: Request<GetBatchRequest>,
     ) -> Result<Response<Self::GetBatchStream>, Status> {
         observe(&self.app, classified(&request), async {
-            let (permit, cache) = self.permit(&request, |r| {
-                Target::Keys(Keys::Gets(&r.items))
-            })?;
+            // Refused here, before the stream opens, if the scope falls short.
+            self.permit(&request, |r| Target::Keys(Keys::Gets(&r.items)))?;
+            let verified = caller(&request)?;
+            let kind = kind(classified(&request))?;
+            let cache = cache_name(&request)?.to_owned();
             let keys: Vec<Vec<u8>> = request
                 .into_inner()
                 .items
@@ -119,12 +113,26 @@ impl Scs for ScsFront {
             let (tx, rx) = tokio::sync::mpsc::channel(5);
             let app = Arc::clone(&self.app);
             tokio::spawn(async move {
+                // The task owns the keys, so it holds its own permit for
+                // them: the same (pure) authorization as above, of the same
+                // operation. Should it ever differ, the stream fails closed.
+                let op = Operation::keys(kind, &cache, Keys::List(&keys));
+                let permit = match verified.scope.authorize(&op) {
+                    Ok(permit) => permit,
+                    Err(denial) => {
+                        let _ = tx.try_send(Err(ApiError::from(denial).grpc_status()));
+                        return;
+                    }
+                };
                 let deadline = crate::clock::deadline(app.limits.request_timeout);
                 // Up to LOOKAHEAD gets in flight at once: on Redis they share
                 // the multiplexed connections, pipelined, instead of waiting
                 // for one round trip after another.
-                let mut gets = futures_util::stream::iter(0..keys.len())
-                    .map(|i| app.backend.get(&permit, &cache, &keys[i]))
+                let mut gets = futures_util::stream::iter(0..permit.key_count())
+                    .map(|i| {
+                        let (app, key) = (&app, permit.nth_key(i));
+                        async move { app.backend.get(&key).await }
+                    })
                     .buffered(LOOKAHEAD);
                 loop {
                     let room = tokio::select! {
@@ -174,7 +182,7 @@ impl Scs for ScsFront {
         request: Request<SetBatchRequest>,
     ) -> Result<Response<Self::SetBatchStream>, Status> {
         observe(&self.app, classified(&request), async {
-            let (permit, cache) = self.permit(&request, |r| Target::Keys(Keys::Sets(&r.items)))?;
+            let permit = self.permit(&request, |r| Target::Keys(Keys::Sets(&r.items)))?;
             // Validate every item before writing any: nothing is half-written.
             let items = &request.get_ref().items;
             let values = items
@@ -182,11 +190,8 @@ impl Scs for ScsFront {
                 .map(|item| self.value(item.ttl_milliseconds, &item.cache_body))
                 .collect::<Result<Vec<_>, _>>()?;
             let mut responses = Vec::with_capacity(items.len());
-            for (item, (ttl, value)) in items.iter().zip(values) {
-                self.app
-                    .backend
-                    .set(&permit, &cache, &item.cache_key, value, ttl)
-                    .await?;
+            for (key, (ttl, value)) in permit.each_key().zip(values) {
+                self.app.backend.set(&key, value, ttl).await?;
                 responses.push(Ok(set_ok()));
             }
             Ok(Box::pin(tokio_stream::iter(responses)) as Self::SetBatchStream)
@@ -312,14 +317,10 @@ impl Scs for ScsFront {
         request: Request<IncrementRequest>,
     ) -> Result<Response<IncrementResponse>, Status> {
         observe(&self.app, classified(&request), async {
-            let (permit, cache) = self.keyed(&request)?;
+            let permit = self.keyed(&request)?;
             let r = request.get_ref();
             let ttl = self.ttl(r.ttl_milliseconds)?;
-            let value = self
-                .app
-                .backend
-                .increment(&permit, &cache, &r.cache_key, r.amount, ttl)
-                .await?;
+            let value = self.app.backend.increment(&permit, r.amount, ttl).await?;
             Ok(IncrementResponse { value })
         })
         .await
@@ -332,7 +333,7 @@ impl Scs for ScsFront {
         use momento_protos::cache_client::update_ttl_request::UpdateTtl as U;
         use update_ttl_response::{Missing, NotSet, Result as R, Set};
         observe(&self.app, classified(&request), async {
-            let (permit, cache) = self.keyed(&request)?;
+            let permit = self.keyed(&request)?;
             let r = request.get_ref();
             let update = match r.update_ttl {
                 Some(U::IncreaseToMilliseconds(ms)) => TtlUpdate::IncreaseTo(self.ttl(ms)?),
@@ -340,12 +341,7 @@ impl Scs for ScsFront {
                 Some(U::OverwriteToMilliseconds(ms)) => TtlUpdate::Overwrite(self.ttl(ms)?),
                 None => return Err(ApiError::invalid("a TTL update is required")),
             };
-            let result = match self
-                .app
-                .backend
-                .update_ttl(&permit, &cache, &r.cache_key, update)
-                .await?
-            {
+            let result = match self.app.backend.update_ttl(&permit, update).await? {
                 TtlOutcome::Set => R::Set(Set {}),
                 TtlOutcome::NotSet => R::NotSet(NotSet {}),
                 TtlOutcome::Missing => R::Missing(Missing {}),

@@ -23,18 +23,20 @@ pub struct ScsFront {
 pub(super) type Streamed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 impl ScsFront {
-    /// Authenticates the caller and authorizes `target` in the `cache` metadata's cache.
-    pub(super) fn permit<T>(
+    /// Authorizes the verified caller for `target` in the `cache` metadata's
+    /// cache, as the kind the path was classified as. The permit borrows the
+    /// cache and keys from the request: it is what the backend acts on.
+    pub(super) fn permit<'r, T>(
         &self,
-        request: &Request<T>,
-        keys: impl FnOnce(&T) -> Target<'_>,
-    ) -> Result<(Permit, String), ApiError> {
+        request: &'r Request<T>,
+        keys: impl FnOnce(&'r T) -> Target<'r>,
+    ) -> Result<Permit<'r>, ApiError> {
         let kind = kind(classified(request))?;
         let cache = cache_name(request)?;
         let verified = caller(request)?;
         let op = Operation {
             kind,
-            cache: &cache,
+            cache,
             target: keys(request.get_ref()),
         };
         // Counted before anything is looked at: the cap bounds the work of
@@ -50,14 +52,14 @@ impl ScsFront {
         if op.target.has_empty_key() {
             return Err(ApiError::invalid("a cache key must not be empty"));
         }
-        Ok((permit, cache))
+        Ok(permit)
     }
 
     /// [`permit`](Self::permit) for a scalar request's one `cache_key`.
-    pub(super) fn keyed<T: Keyed>(
+    pub(super) fn keyed<'r, T: Keyed>(
         &self,
-        request: &Request<T>,
-    ) -> Result<(Permit, String), ApiError> {
+        request: &'r Request<T>,
+    ) -> Result<Permit<'r>, ApiError> {
         self.permit(request, |r| one(r.cache_key()))
     }
 
@@ -66,12 +68,8 @@ impl ScsFront {
         &self,
         request: &Request<T>,
     ) -> Result<Option<ItemInfo>, ApiError> {
-        let (permit, cache) = self.keyed(request)?;
-        Ok(self
-            .app
-            .backend
-            .item(&permit, &cache, request.get_ref().cache_key())
-            .await?)
+        let permit = self.keyed(request)?;
+        Ok(self.app.backend.item(&permit).await?)
     }
 
     /// A value to store: its TTL and size checked, its bytes owned.
@@ -102,14 +100,14 @@ impl ScsFront {
         request: &Request<T>,
         condition: Result<Condition, ApiError>,
     ) -> Result<bool, ApiError> {
-        let (permit, cache) = self.keyed(request)?;
+        let permit = self.keyed(request)?;
         let condition = condition?;
         let r = request.get_ref();
         let (ttl, value) = self.value(r.ttl_milliseconds(), r.cache_body())?;
         Ok(self
             .app
             .backend
-            .set_if(&permit, &cache, r.cache_key(), value, ttl, &condition)
+            .set_if(&permit, value, ttl, &condition)
             .await?)
     }
 

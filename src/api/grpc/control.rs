@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use momento_protos::control_client::scs_control_server::ScsControl;
 use momento_protos::control_client::*;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
-use super::{authorized_not_served, caller, classified, kind, observe};
+use super::{authorized_not_served, caller, classified, kind, rpcs};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::operation::Operation;
@@ -29,7 +29,35 @@ impl ControlFront {
         let op = Operation::on_cache(kind(classified(request))?, cache);
         Ok(caller(request)?.scope.authorize(&op)?)
     }
+
+    /// [`permit`](Self::permit) for a request naming one cache, whose name
+    /// is validated after authorization: only a superuser learns more.
+    fn cache_permit<'r, T: NamesCache>(
+        &self,
+        request: &'r Request<T>,
+    ) -> Result<Permit<'r>, ApiError> {
+        let permit = self.permit(request, request.get_ref().cache_name())?;
+        cache_name(permit.cache())?;
+        Ok(permit)
+    }
 }
+
+/// The requests that name one cache.
+trait NamesCache {
+    fn cache_name(&self) -> &str;
+}
+
+macro_rules! names_cache {
+    ($($request:ty),+) => {
+        $(impl NamesCache for $request {
+            fn cache_name(&self) -> &str {
+                &self.cache_name
+            }
+        })+
+    };
+}
+
+names_cache!(CreateCacheRequest, DeleteCacheRequest, FlushCacheRequest);
 
 /// A cache name the control plane accepts: what `[[caches]]` accepts.
 fn cache_name(name: &str) -> Result<&str, ApiError> {
@@ -41,73 +69,72 @@ fn cache_name(name: &str) -> Result<&str, ApiError> {
     Ok(name)
 }
 
-#[tonic::async_trait]
-impl ScsControl for ControlFront {
+/// The handlers: authorize -> backend -> convert; [`rpcs!`](super::rpcs) makes
+/// each the tonic method of the same name.
+impl ControlFront {
     async fn create_cache(
         &self,
         request: Request<CreateCacheRequest>,
-    ) -> Result<Response<CreateCacheResponse>, Status> {
-        observe(&self.app, classified(&request), async {
-            let permit = self.permit(&request, &request.get_ref().cache_name)?;
-            // Validated after authorization: only a superuser learns more.
-            cache_name(permit.cache())?;
-            self.app.backend.create_cache(&permit).await?;
-            Ok(CreateCacheResponse {})
-        })
-        .await
+    ) -> Result<CreateCacheResponse, ApiError> {
+        self.app
+            .backend
+            .create_cache(&self.cache_permit(&request)?)
+            .await?;
+        Ok(CreateCacheResponse {})
     }
 
     async fn delete_cache(
         &self,
         request: Request<DeleteCacheRequest>,
-    ) -> Result<Response<DeleteCacheResponse>, Status> {
-        observe(&self.app, classified(&request), async {
-            let permit = self.permit(&request, &request.get_ref().cache_name)?;
-            // Validated after authorization: only a superuser learns more.
-            cache_name(permit.cache())?;
-            self.app.backend.delete_cache(&permit).await?;
-            Ok(DeleteCacheResponse {})
-        })
-        .await
+    ) -> Result<DeleteCacheResponse, ApiError> {
+        self.app
+            .backend
+            .delete_cache(&self.cache_permit(&request)?)
+            .await?;
+        Ok(DeleteCacheResponse {})
     }
 
     async fn list_caches(
         &self,
         request: Request<ListCachesRequest>,
-    ) -> Result<Response<ListCachesResponse>, Status> {
-        observe(&self.app, classified(&request), async {
-            let permit = self.permit(&request, "")?;
-            let cache = self
-                .app
-                .backend
-                .list_caches(&permit)
-                .await?
-                .into_iter()
-                .map(|cache_name| Cache {
-                    cache_name,
-                    ..Default::default()
-                })
-                .collect();
-            Ok(ListCachesResponse {
-                cache,
-                next_token: String::new(),
+    ) -> Result<ListCachesResponse, ApiError> {
+        let permit = self.permit(&request, "")?;
+        let cache = self
+            .app
+            .backend
+            .list_caches(&permit)
+            .await?
+            .into_iter()
+            .map(|cache_name| Cache {
+                cache_name,
+                ..Default::default()
             })
+            .collect();
+        Ok(ListCachesResponse {
+            cache,
+            next_token: String::new(),
         })
-        .await
     }
 
     async fn flush_cache(
         &self,
         request: Request<FlushCacheRequest>,
-    ) -> Result<Response<FlushCacheResponse>, Status> {
-        observe(&self.app, classified(&request), async {
-            let permit = self.permit(&request, &request.get_ref().cache_name)?;
-            // Validated after authorization: only a superuser learns more.
-            cache_name(permit.cache())?;
-            self.app.backend.flush_cache(&permit).await?;
-            Ok(FlushCacheResponse {})
-        })
-        .await
+    ) -> Result<FlushCacheResponse, ApiError> {
+        self.app
+            .backend
+            .flush_cache(&self.cache_permit(&request)?)
+            .await?;
+        Ok(FlushCacheResponse {})
+    }
+}
+
+#[tonic::async_trait]
+impl ScsControl for ControlFront {
+    rpcs! {
+        create_cache(CreateCacheRequest) -> CreateCacheResponse;
+        delete_cache(DeleteCacheRequest) -> DeleteCacheResponse;
+        list_caches(ListCachesRequest) -> ListCachesResponse;
+        flush_cache(FlushCacheRequest) -> FlushCacheResponse;
     }
 
     authorized_not_served! {

@@ -180,26 +180,22 @@ fn refused(
     status_response(error)
 }
 
-/// Methods that are classified and authorized, then answer UNIMPLEMENTED:
-/// authorization always comes first, so the answer never tells a caller
-/// anything its scope does not cover. `#[async_trait]` does not see methods a
-/// macro expands to, so they are written in its expanded form (a boxed,
-/// `Send` future). `keyed:` rows authorize one key field of the request in the
-/// `cache` metadata's cache (via the service's `permit` and `one`); `global:`
-/// rows need a superuser (via the service's `permit`). The kind is the one
-/// the path was classified as.
-macro_rules! authorized_not_served {
-    (keyed: $($method:ident($request:ty) -> $response:ty, $field:ident;)+) => {
-        $( authorized_not_served!(@rpc $method, $request, $response, |this, request| {
-            this.permit(&request, |r| one(&r.$field))
+/// The tonic methods of a service, one line each. `#[async_trait]` does not
+/// see methods a macro expands to, so they are written in its expanded form
+/// (a boxed, `Send` future). Every method records its request under the
+/// kind its path was classified as, its failure mapped once by [`observe`].
+///
+/// `rpcs! { method(Request) -> Response; }` runs the inherent handler of the
+/// same name: authorize -> backend -> convert, an `async fn(&self,
+/// Request<T>) -> Result<R, ApiError>`.
+macro_rules! rpcs {
+    ($($method:ident($request:ty) -> $response:ty;)+) => {
+        $( $crate::api::grpc::rpcs!(@method $method, $request, $response, |this, request| {
+            // The inherent handler (inherent functions come first).
+            Self::$method(this, request).await
         }); )+
     };
-    (global: $($method:ident($request:ty) -> $response:ty;)+) => {
-        $( authorized_not_served!(@rpc $method, $request, $response, |this, request| {
-            this.permit(&request, "")
-        }); )+
-    };
-    (@rpc $method:ident, $request:ty, $response:ty, |$this:ident, $req:ident| $authorize:block) => {
+    (@method $method:ident, $request:ty, $response:ty, |$this:ident, $req:ident| $work:block) => {
         fn $method<'life0, 'async_trait>(
             &'life0 self,
             $req: tonic::Request<$request>,
@@ -214,13 +210,31 @@ macro_rules! authorized_not_served {
         {
             Box::pin(async move {
                 let $this = self;
-                $crate::api::grpc::observe(&$this.app, $crate::api::grpc::classified(&$req), async {
-                    $authorize?;
-                    Err($crate::api::grpc::not_served())
-                })
-                .await
+                let kind = $crate::api::grpc::classified(&$req);
+                $crate::api::grpc::observe(&$this.app, kind, async $work).await
             })
         }
+    };
+}
+pub(crate) use rpcs;
+
+/// Methods that are classified and authorized, then answer UNIMPLEMENTED:
+/// authorization always comes first, so the answer never tells a caller
+/// anything its scope does not cover. `keyed:` rows authorize one key field
+/// of the request in the `cache` metadata's cache (via the service's `permit`
+/// and `one`); `global:` rows need a superuser (via the service's `permit`).
+macro_rules! authorized_not_served {
+    (keyed: $($method:ident($request:ty) -> $response:ty, $field:ident;)+) => {
+        $( $crate::api::grpc::rpcs!(@method $method, $request, $response, |this, request| {
+            this.permit(&request, |r| one(&r.$field))?;
+            Err($crate::api::grpc::not_served())
+        }); )+
+    };
+    (global: $($method:ident($request:ty) -> $response:ty;)+) => {
+        $( $crate::api::grpc::rpcs!(@method $method, $request, $response, |this, request| {
+            this.permit(&request, "")?;
+            Err($crate::api::grpc::not_served())
+        }); )+
     };
 }
 pub(crate) use authorized_not_served;

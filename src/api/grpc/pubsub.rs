@@ -20,9 +20,9 @@ use momento_protos::common::Empty;
 use tokio::sync::mpsc;
 use tonic::codegen::tokio_stream::Stream;
 use tonic::codegen::tokio_stream::wrappers::ReceiverStream;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Status};
 
-use super::{caller, classified, kind, observe};
+use super::{caller, classified, kind, rpcs};
 use crate::app::App;
 use crate::backend::{Resume, TopicBackend, TopicEvent, TopicSubscription, TopicValue};
 use crate::error::ApiError;
@@ -47,66 +47,69 @@ fn names<'a>(cache: &'a str, topic: &'a str) -> Result<(&'a str, &'a str), ApiEr
     Ok((cache, topic))
 }
 
-#[tonic::async_trait]
-impl Pubsub for PubsubFront {
-    async fn publish(&self, request: Request<PublishRequest>) -> Result<Response<Empty>, Status> {
-        observe(&self.app, classified(&request), async {
-            let verified = caller(&request)?;
-            let r = request.get_ref();
-            let (cache, topic) = names(&r.cache_name, &r.topic)?;
-            let permit = verified.scope.authorize(&Operation::topic(
-                kind(classified(&request))?,
-                cache,
-                topic,
-            ))?;
-            let kind = r.value.as_ref().and_then(|v| v.kind.as_ref());
-            let kind = kind.ok_or_else(|| ApiError::invalid("a value to publish is required"))?;
-            // Sized before it is copied.
-            let max = self.app.limits.max_value_bytes;
-            let len = match kind {
-                topic_value::Kind::Text(text) => text.len(),
-                topic_value::Kind::Binary(bytes) => bytes.len(),
-            };
-            if len > max {
-                return Err(ApiError::too_large(max));
-            }
-            let value = match kind {
-                topic_value::Kind::Text(text) => TopicValue::Text(text.clone()),
-                topic_value::Kind::Binary(bytes) => TopicValue::Binary(bytes.clone().into()),
-            };
-            let publisher = verified.token_id.as_deref().unwrap_or("");
-            self.app.backend.publish(&permit, value, publisher).await?;
-            Ok(Empty {})
-        })
-        .await
+/// The handlers: authorize -> backend -> convert; [`rpcs!`](super::rpcs) makes
+/// each the tonic method of the same name.
+impl PubsubFront {
+    async fn publish(&self, request: Request<PublishRequest>) -> Result<Empty, ApiError> {
+        let verified = caller(&request)?;
+        let r = request.get_ref();
+        let (cache, topic) = names(&r.cache_name, &r.topic)?;
+        let permit = verified.scope.authorize(&Operation::topic(
+            kind(classified(&request))?,
+            cache,
+            topic,
+        ))?;
+        let kind = r.value.as_ref().and_then(|v| v.kind.as_ref());
+        let kind = kind.ok_or_else(|| ApiError::invalid("a value to publish is required"))?;
+        // Sized before it is copied.
+        let max = self.app.limits.max_value_bytes;
+        let len = match kind {
+            topic_value::Kind::Text(text) => text.len(),
+            topic_value::Kind::Binary(bytes) => bytes.len(),
+        };
+        if len > max {
+            return Err(ApiError::too_large(max));
+        }
+        let value = match kind {
+            topic_value::Kind::Text(text) => TopicValue::Text(text.clone()),
+            topic_value::Kind::Binary(bytes) => TopicValue::Binary(bytes.clone().into()),
+        };
+        let publisher = verified.token_id.as_deref().unwrap_or("");
+        self.app.backend.publish(&permit, value, publisher).await?;
+        Ok(Empty {})
     }
-
-    type SubscribeStream = ItemStream;
 
     async fn subscribe(
         &self,
         request: Request<SubscriptionRequest>,
-    ) -> Result<Response<Self::SubscribeStream>, Status> {
-        observe(&self.app, classified(&request), async {
-            let verified = caller(&request)?;
-            let r = request.get_ref();
-            let (cache, topic) = names(&r.cache_name, &r.topic)?;
-            let op = Operation::topic(kind(classified(&request))?, cache, topic);
-            let permit = verified.scope.authorize(&op)?;
-            let resume = (r.resume_at_topic_sequence_number != 0).then_some(Resume {
-                sequence: r.resume_at_topic_sequence_number,
-                page: r.sequence_page,
-            });
-            let subscription = self.app.backend.subscribe(&permit, resume).await?;
-            let (tx, rx) = mpsc::channel(BUFFER);
-            // SPEC 6: the first message of every stream is a heartbeat, sent at
-            // once (the Node, Python and Web SDKs wait for it). The channel is
-            // new and empty, so this cannot fail.
-            let _ = tx.try_send(Ok(item(&TopicEvent::Heartbeat)));
-            tokio::spawn(feed(Arc::clone(&self.app), verified, subscription, tx));
-            Ok(Box::pin(ReceiverStream::new(rx)) as ItemStream)
-        })
-        .await
+    ) -> Result<ItemStream, ApiError> {
+        let verified = caller(&request)?;
+        let r = request.get_ref();
+        let (cache, topic) = names(&r.cache_name, &r.topic)?;
+        let op = Operation::topic(kind(classified(&request))?, cache, topic);
+        let permit = verified.scope.authorize(&op)?;
+        let resume = (r.resume_at_topic_sequence_number != 0).then_some(Resume {
+            sequence: r.resume_at_topic_sequence_number,
+            page: r.sequence_page,
+        });
+        let subscription = self.app.backend.subscribe(&permit, resume).await?;
+        let (tx, rx) = mpsc::channel(BUFFER);
+        // SPEC 6: the first message of every stream is a heartbeat, sent at
+        // once (the Node, Python and Web SDKs wait for it). The channel is
+        // new and empty, so this cannot fail.
+        let _ = tx.try_send(Ok(item(&TopicEvent::Heartbeat)));
+        tokio::spawn(feed(Arc::clone(&self.app), verified, subscription, tx));
+        Ok(Box::pin(ReceiverStream::new(rx)) as ItemStream)
+    }
+}
+
+#[tonic::async_trait]
+impl Pubsub for PubsubFront {
+    type SubscribeStream = ItemStream;
+
+    rpcs! {
+        publish(PublishRequest) -> Empty;
+        subscribe(SubscriptionRequest) -> Self::SubscribeStream;
     }
 }
 

@@ -14,13 +14,13 @@ use std::sync::Arc;
 use futures_util::{StreamExt, TryStreamExt};
 use momento_protos::cache_client::scs_server::Scs;
 use momento_protos::cache_client::*;
+use tonic::Request;
 use tonic::codegen::tokio_stream;
-use tonic::{Request, Response, Status};
 
 pub use support::ScsFront;
 use support::{Streamed, get_response, one, set_ok};
 
-use super::{authorized_not_served, cache_name, caller, classified, kind, not_served, observe};
+use super::{authorized_not_served, cache_name, caller, classified, kind, not_served, rpcs};
 use crate::backend::{CacheBackend, Condition, TtlOutcome, TtlUpdate, value_hash};
 use crate::error::{ApiError, ErrorCode};
 use crate::operation::{Keys, Operation, SourceKeys, Target};
@@ -28,64 +28,49 @@ use crate::operation::{Keys, Operation, SourceKeys, Target};
 /// How many GetBatch items are fetched ahead of the client's reading.
 const LOOKAHEAD: usize = 4;
 
-#[tonic::async_trait]
-impl Scs for ScsFront {
-    async fn get(&self, request: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {
-        observe(&self.app, classified(&request), async {
-            let permit = self.keyed(&request)?;
-            let value = self.app.backend.get(&permit).await?;
-            Ok(get_response(value))
-        })
-        .await
+/// The handlers: authorize (the request's target, as the kind its path was
+/// classified as) -> backend -> convert. [`rpcs!`] makes each the tonic
+/// method of the same name.
+impl ScsFront {
+    async fn get(&self, request: Request<GetRequest>) -> Result<GetResponse, ApiError> {
+        let permit = self.keyed(&request)?;
+        let value = self.app.backend.get(&permit).await?;
+        Ok(get_response(value))
     }
 
-    async fn set(&self, request: Request<SetRequest>) -> Result<Response<SetResponse>, Status> {
-        observe(&self.app, classified(&request), async {
-            let permit = self.keyed(&request)?;
-            let r = request.get_ref();
-            let (ttl, value) = self.value(r.ttl_milliseconds, &r.cache_body)?;
-            self.app.backend.set(&permit, value, ttl).await?;
-            Ok(set_ok())
-        })
-        .await
+    async fn set(&self, request: Request<SetRequest>) -> Result<SetResponse, ApiError> {
+        let permit = self.keyed(&request)?;
+        let r = request.get_ref();
+        let (ttl, value) = self.value(r.ttl_milliseconds, &r.cache_body)?;
+        self.app.backend.set(&permit, value, ttl).await?;
+        Ok(set_ok())
     }
 
-    async fn delete(
-        &self,
-        request: Request<DeleteRequest>,
-    ) -> Result<Response<DeleteResponse>, Status> {
-        observe(&self.app, classified(&request), async {
-            let permit = self.keyed(&request)?;
-            self.app.backend.delete(&permit).await?;
-            Ok(DeleteResponse {})
-        })
-        .await
+    async fn delete(&self, request: Request<DeleteRequest>) -> Result<DeleteResponse, ApiError> {
+        let permit = self.keyed(&request)?;
+        self.app.backend.delete(&permit).await?;
+        Ok(DeleteResponse {})
     }
 
     async fn keys_exist(
         &self,
         request: Request<KeysExistRequest>,
-    ) -> Result<Response<KeysExistResponse>, Status> {
-        observe(&self.app, classified(&request), async {
-            let permit = self.permit(&request, |r| Target::Keys(Keys::List(&r.cache_keys)))?;
-            // Many lookups in flight at once (pipelined on Redis), answered
-            // in order, each on its key's share of the batch's permit.
-            // (By index: a closure taking a `Permit<'_>` trips the `Send`
-            // check of higher-ranked lifetimes.)
-            let exists = futures_util::stream::iter(0..permit.key_count())
-                .map(|i| {
-                    let key = permit.nth_key(i);
-                    async move { self.app.backend.exists(&key).await }
-                })
-                .buffered(64)
-                .try_collect()
-                .await?;
-            Ok(KeysExistResponse { exists })
-        })
-        .await
+    ) -> Result<KeysExistResponse, ApiError> {
+        let permit = self.permit(&request, |r| Target::Keys(Keys::List(&r.cache_keys)))?;
+        // Many lookups in flight at once (pipelined on Redis), answered
+        // in order, each on its key's share of the batch's permit.
+        // (By index: a closure taking a `Permit<'_>` trips the `Send`
+        // check of higher-ranked lifetimes.)
+        let exists = futures_util::stream::iter(0..permit.key_count())
+            .map(|i| {
+                let key = permit.nth_key(i);
+                async move { self.app.backend.exists(&key).await }
+            })
+            .buffered(64)
+            .try_collect()
+            .await?;
+        Ok(KeysExistResponse { exists })
     }
-
-    type GetBatchStream = Streamed<GetResponse>;
 
     /// Items are fetched a few at a time as the client reads them (a small
     /// bounded channel, [`LOOKAHEAD`] gets ahead): a batch naming one large
@@ -96,317 +81,302 @@ impl Scs for ScsFront {
     async fn get_batch(
         &self,
         request: Request<GetBatchRequest>,
-    ) -> Result<Response<Self::GetBatchStream>, Status> {
-        observe(&self.app, classified(&request), async {
-            // Refused here, before the stream opens, if the scope falls short.
-            self.permit(&request, |r| Target::Keys(Keys::Gets(&r.items)))?;
-            let verified = caller(&request)?;
-            let kind = kind(classified(&request))?;
-            let cache = cache_name(&request)?.to_owned();
-            let keys: Vec<Vec<u8>> = request
-                .into_inner()
-                .items
-                .into_iter()
-                .map(|i| i.cache_key)
-                .collect();
-            // Items take at most 4 slots; the fifth is the last word's.
-            let (tx, rx) = tokio::sync::mpsc::channel(5);
-            let app = Arc::clone(&self.app);
-            tokio::spawn(async move {
-                // The task owns the keys, so it holds its own permit for
-                // them: the same (pure) authorization as above, of the same
-                // operation. Should it ever differ, the stream fails closed.
-                let op = Operation::keys(kind, &cache, Keys::List(&keys));
-                let permit = match verified.scope.authorize(&op) {
-                    Ok(permit) => permit,
-                    Err(denial) => {
-                        let _ = tx.try_send(Err(ApiError::from(denial).grpc_status()));
+    ) -> Result<Streamed<GetResponse>, ApiError> {
+        // Refused here, before the stream opens, if the scope falls short.
+        self.permit(&request, |r| Target::Keys(Keys::Gets(&r.items)))?;
+        let verified = caller(&request)?;
+        let kind = kind(classified(&request))?;
+        let cache = cache_name(&request)?.to_owned();
+        let keys: Vec<Vec<u8>> = request
+            .into_inner()
+            .items
+            .into_iter()
+            .map(|i| i.cache_key)
+            .collect();
+        // Items take at most 4 slots; the fifth is the last word's.
+        let (tx, rx) = tokio::sync::mpsc::channel(5);
+        let app = Arc::clone(&self.app);
+        tokio::spawn(async move {
+            // The task owns the keys, so it holds its own permit for
+            // them: the same (pure) authorization as above, of the same
+            // operation. Should it ever differ, the stream fails closed.
+            let op = Operation::keys(kind, &cache, Keys::List(&keys));
+            let permit = match verified.scope.authorize(&op) {
+                Ok(permit) => permit,
+                Err(denial) => {
+                    let _ = tx.try_send(Err(ApiError::from(denial).grpc_status()));
+                    return;
+                }
+            };
+            let deadline = crate::clock::deadline(app.limits.request_timeout);
+            // Up to LOOKAHEAD gets in flight at once: on Redis they share
+            // the multiplexed connections, pipelined, instead of waiting
+            // for one round trip after another.
+            let mut gets = futures_util::stream::iter(0..permit.key_count())
+                .map(|i| {
+                    let (app, key) = (&app, permit.nth_key(i));
+                    async move { app.backend.get(&key).await }
+                })
+                .buffered(LOOKAHEAD);
+            loop {
+                let room = tokio::select! {
+                    biased;
+                    () = app.drained() => Err(ApiError::new(
+                        ErrorCode::ServerUnavailable,
+                        "the server is shutting down",
+                    )),
+                    room = tokio::time::timeout_at(deadline, tx.reserve_many(2)) => match room {
+                        Ok(Ok(room)) => Ok(room),
+                        Ok(Err(_)) => return, // The client has gone.
+                        Err(_) => Err(ApiError::new(ErrorCode::TimeoutError, "request timed out")),
+                    },
+                };
+                let mut room = match room {
+                    Ok(room) => room,
+                    Err(last_word) => {
+                        let _ = tx.try_send(Err(last_word.grpc_status()));
                         return;
                     }
                 };
-                let deadline = crate::clock::deadline(app.limits.request_timeout);
-                // Up to LOOKAHEAD gets in flight at once: on Redis they share
-                // the multiplexed connections, pipelined, instead of waiting
-                // for one round trip after another.
-                let mut gets = futures_util::stream::iter(0..permit.key_count())
-                    .map(|i| {
-                        let (app, key) = (&app, permit.nth_key(i));
-                        async move { app.backend.get(&key).await }
-                    })
-                    .buffered(LOOKAHEAD);
-                loop {
-                    let room = tokio::select! {
-                        biased;
-                        () = app.drained() => Err(ApiError::new(
-                            ErrorCode::ServerUnavailable,
-                            "the server is shutting down",
-                        )),
-                        room = tokio::time::timeout_at(deadline, tx.reserve_many(2)) => match room {
-                            Ok(Ok(room)) => Ok(room),
-                            Ok(Err(_)) => return, // The client has gone.
-                            Err(_) => Err(ApiError::new(ErrorCode::TimeoutError, "request timed out")),
-                        },
-                    };
-                    let mut room = match room {
-                        Ok(room) => room,
-                        Err(last_word) => {
-                            let _ = tx.try_send(Err(last_word.grpc_status()));
-                            return;
-                        }
-                    };
-                    let Some(got) = gets.next().await else {
-                        return;
-                    };
-                    let response = match got {
-                        Ok(value) => Ok(get_response(value)),
-                        Err(e) => Err(ApiError::from(e).grpc_status()),
-                    };
-                    let failed = response.is_err();
-                    if let Some(slot) = room.next() {
-                        slot.send(response);
-                    }
-                    if failed {
-                        return;
-                    }
+                let Some(got) = gets.next().await else {
+                    return;
+                };
+                let response = match got {
+                    Ok(value) => Ok(get_response(value)),
+                    Err(e) => Err(ApiError::from(e).grpc_status()),
+                };
+                let failed = response.is_err();
+                if let Some(slot) = room.next() {
+                    slot.send(response);
                 }
-            });
-            Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)) as Self::GetBatchStream)
-        })
-        .await
+                if failed {
+                    return;
+                }
+            }
+        });
+        Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)) as Streamed<GetResponse>)
     }
-
-    type SetBatchStream = Streamed<SetResponse>;
 
     async fn set_batch(
         &self,
         request: Request<SetBatchRequest>,
-    ) -> Result<Response<Self::SetBatchStream>, Status> {
-        observe(&self.app, classified(&request), async {
-            let permit = self.permit(&request, |r| Target::Keys(Keys::Sets(&r.items)))?;
-            // Validate every item before writing any: nothing is half-written.
-            let items = &request.get_ref().items;
-            let values = items
-                .iter()
-                .map(|item| self.value(item.ttl_milliseconds, &item.cache_body))
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut responses = Vec::with_capacity(items.len());
-            for (key, (ttl, value)) in permit.each_key().zip(values) {
-                self.app.backend.set(&key, value, ttl).await?;
-                responses.push(Ok(set_ok()));
-            }
-            Ok(Box::pin(tokio_stream::iter(responses)) as Self::SetBatchStream)
-        })
-        .await
+    ) -> Result<Streamed<SetResponse>, ApiError> {
+        let permit = self.permit(&request, |r| Target::Keys(Keys::Sets(&r.items)))?;
+        // Validate every item before writing any: nothing is half-written.
+        let items = &request.get_ref().items;
+        let values = items
+            .iter()
+            .map(|item| self.value(item.ttl_milliseconds, &item.cache_body))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut responses = Vec::with_capacity(items.len());
+        for (key, (ttl, value)) in permit.each_key().zip(values) {
+            self.app.backend.set(&key, value, ttl).await?;
+            responses.push(Ok(set_ok()));
+        }
+        Ok(Box::pin(tokio_stream::iter(responses)) as Streamed<SetResponse>)
     }
 
     async fn get_with_hash(
         &self,
         request: Request<GetWithHashRequest>,
-    ) -> Result<Response<GetWithHashResponse>, Status> {
+    ) -> Result<GetWithHashResponse, ApiError> {
         use get_with_hash_response::{Found, Missing, Result as R};
-        observe(&self.app, classified(&request), async {
-            let item = self.item(&request).await?;
-            let result = match item {
-                Some(item) => R::Found(Found {
-                    hash: value_hash(&item.value).to_vec(),
-                    value: item.value.to_vec(),
-                }),
-                None => R::Missing(Missing {}),
-            };
-            Ok(GetWithHashResponse {
-                result: Some(result),
-            })
+        let item = self.item(&request).await?;
+        let result = match item {
+            Some(item) => R::Found(Found {
+                hash: value_hash(&item.value).to_vec(),
+                value: item.value.to_vec(),
+            }),
+            None => R::Missing(Missing {}),
+        };
+        Ok(GetWithHashResponse {
+            result: Some(result),
         })
-        .await
     }
 
-    async fn set_if(
-        &self,
-        request: Request<SetIfRequest>,
-    ) -> Result<Response<SetIfResponse>, Status> {
+    async fn set_if(&self, request: Request<SetIfRequest>) -> Result<SetIfResponse, ApiError> {
         use momento_protos::cache_client::set_if_request::Condition as C;
         use set_if_response::{NotStored, Result as R, Stored};
-        observe(&self.app, classified(&request), async {
-            let r = request.get_ref();
-            let condition = match r.condition.as_ref() {
-                Some(C::Present(_)) => Ok(Condition::Present),
-                Some(C::Absent(_)) => Ok(Condition::Absent),
-                Some(C::Equal(v)) => Ok(Condition::Equal(v.value_to_check.clone())),
-                Some(C::NotEqual(v)) => Ok(Condition::NotEqual(v.value_to_check.clone())),
-                Some(C::PresentAndNotEqual(v)) => {
-                    Ok(Condition::PresentAndNotEqual(v.value_to_check.clone()))
-                }
-                Some(C::AbsentOrEqual(v)) => Ok(Condition::AbsentOrEqual(v.value_to_check.clone())),
-                None => Err(ApiError::invalid("a condition is required")),
-            };
-            let stored = self.conditional_set(&request, condition).await?;
-            let result = if stored {
-                R::Stored(Stored {})
-            } else {
-                R::NotStored(NotStored {})
-            };
-            Ok(SetIfResponse {
-                result: Some(result),
-            })
+        let r = request.get_ref();
+        let condition = match r.condition.as_ref() {
+            Some(C::Present(_)) => Ok(Condition::Present),
+            Some(C::Absent(_)) => Ok(Condition::Absent),
+            Some(C::Equal(v)) => Ok(Condition::Equal(v.value_to_check.clone())),
+            Some(C::NotEqual(v)) => Ok(Condition::NotEqual(v.value_to_check.clone())),
+            Some(C::PresentAndNotEqual(v)) => {
+                Ok(Condition::PresentAndNotEqual(v.value_to_check.clone()))
+            }
+            Some(C::AbsentOrEqual(v)) => Ok(Condition::AbsentOrEqual(v.value_to_check.clone())),
+            None => Err(ApiError::invalid("a condition is required")),
+        };
+        let stored = self.conditional_set(&request, condition).await?;
+        let result = if stored {
+            R::Stored(Stored {})
+        } else {
+            R::NotStored(NotStored {})
+        };
+        Ok(SetIfResponse {
+            result: Some(result),
         })
-        .await
     }
 
     async fn set_if_hash(
         &self,
         request: Request<SetIfHashRequest>,
-    ) -> Result<Response<SetIfHashResponse>, Status> {
+    ) -> Result<SetIfHashResponse, ApiError> {
         use momento_protos::cache_client::set_if_hash_request::Condition as C;
         use set_if_hash_response::{NotStored, Result as R, Stored};
-        observe(&self.app, classified(&request), async {
-            let r = request.get_ref();
-            let condition = match r.condition.as_ref() {
-                Some(C::PresentAndHashEqual(h)) => {
-                    Ok(Condition::PresentAndHashEqual(h.hash_to_check.clone()))
-                }
-                Some(C::PresentAndNotHashEqual(h)) => {
-                    Ok(Condition::PresentAndNotHashEqual(h.hash_to_check.clone()))
-                }
-                Some(C::AbsentOrHashEqual(h)) => {
-                    Ok(Condition::AbsentOrHashEqual(h.hash_to_check.clone()))
-                }
-                Some(C::AbsentOrNotHashEqual(h)) => {
-                    Ok(Condition::AbsentOrNotHashEqual(h.hash_to_check.clone()))
-                }
-                Some(C::Unconditional(_)) => Ok(Condition::Always),
-                None => Err(ApiError::invalid("a condition is required")),
-            };
-            let stored = self.conditional_set(&request, condition).await?;
-            let result = if stored {
-                R::Stored(Stored {
-                    new_hash: value_hash(&r.cache_body).to_vec(),
-                })
-            } else {
-                R::NotStored(NotStored {})
-            };
-            Ok(SetIfHashResponse {
-                result: Some(result),
+        let r = request.get_ref();
+        let condition = match r.condition.as_ref() {
+            Some(C::PresentAndHashEqual(h)) => {
+                Ok(Condition::PresentAndHashEqual(h.hash_to_check.clone()))
+            }
+            Some(C::PresentAndNotHashEqual(h)) => {
+                Ok(Condition::PresentAndNotHashEqual(h.hash_to_check.clone()))
+            }
+            Some(C::AbsentOrHashEqual(h)) => {
+                Ok(Condition::AbsentOrHashEqual(h.hash_to_check.clone()))
+            }
+            Some(C::AbsentOrNotHashEqual(h)) => {
+                Ok(Condition::AbsentOrNotHashEqual(h.hash_to_check.clone()))
+            }
+            Some(C::Unconditional(_)) => Ok(Condition::Always),
+            None => Err(ApiError::invalid("a condition is required")),
+        };
+        let stored = self.conditional_set(&request, condition).await?;
+        let result = if stored {
+            R::Stored(Stored {
+                new_hash: value_hash(&r.cache_body).to_vec(),
             })
+        } else {
+            R::NotStored(NotStored {})
+        };
+        Ok(SetIfHashResponse {
+            result: Some(result),
         })
-        .await
     }
 
     async fn set_if_not_exists(
         &self,
         request: Request<SetIfNotExistsRequest>,
-    ) -> Result<Response<SetIfNotExistsResponse>, Status> {
+    ) -> Result<SetIfNotExistsResponse, ApiError> {
         use set_if_not_exists_response::{NotStored, Result as R, Stored};
-        observe(&self.app, classified(&request), async {
-            let stored = self
-                .conditional_set(&request, Ok(Condition::Absent))
-                .await?;
-            let result = if stored {
-                R::Stored(Stored {})
-            } else {
-                R::NotStored(NotStored {})
-            };
-            Ok(SetIfNotExistsResponse {
-                result: Some(result),
-            })
+        let stored = self
+            .conditional_set(&request, Ok(Condition::Absent))
+            .await?;
+        let result = if stored {
+            R::Stored(Stored {})
+        } else {
+            R::NotStored(NotStored {})
+        };
+        Ok(SetIfNotExistsResponse {
+            result: Some(result),
         })
-        .await
     }
 
     async fn increment(
         &self,
         request: Request<IncrementRequest>,
-    ) -> Result<Response<IncrementResponse>, Status> {
-        observe(&self.app, classified(&request), async {
-            let permit = self.keyed(&request)?;
-            let r = request.get_ref();
-            let ttl = self.ttl(r.ttl_milliseconds)?;
-            let value = self.app.backend.increment(&permit, r.amount, ttl).await?;
-            Ok(IncrementResponse { value })
-        })
-        .await
+    ) -> Result<IncrementResponse, ApiError> {
+        let permit = self.keyed(&request)?;
+        let r = request.get_ref();
+        let ttl = self.ttl(r.ttl_milliseconds)?;
+        let value = self.app.backend.increment(&permit, r.amount, ttl).await?;
+        Ok(IncrementResponse { value })
     }
 
     async fn update_ttl(
         &self,
         request: Request<UpdateTtlRequest>,
-    ) -> Result<Response<UpdateTtlResponse>, Status> {
+    ) -> Result<UpdateTtlResponse, ApiError> {
         use momento_protos::cache_client::update_ttl_request::UpdateTtl as U;
         use update_ttl_response::{Missing, NotSet, Result as R, Set};
-        observe(&self.app, classified(&request), async {
-            let permit = self.keyed(&request)?;
-            let r = request.get_ref();
-            let update = match r.update_ttl {
-                Some(U::IncreaseToMilliseconds(ms)) => TtlUpdate::IncreaseTo(self.ttl(ms)?),
-                Some(U::DecreaseToMilliseconds(ms)) => TtlUpdate::DecreaseTo(self.ttl(ms)?),
-                Some(U::OverwriteToMilliseconds(ms)) => TtlUpdate::Overwrite(self.ttl(ms)?),
-                None => return Err(ApiError::invalid("a TTL update is required")),
-            };
-            let result = match self.app.backend.update_ttl(&permit, update).await? {
-                TtlOutcome::Set => R::Set(Set {}),
-                TtlOutcome::NotSet => R::NotSet(NotSet {}),
-                TtlOutcome::Missing => R::Missing(Missing {}),
-            };
-            Ok(UpdateTtlResponse {
-                result: Some(result),
-            })
+        let permit = self.keyed(&request)?;
+        let r = request.get_ref();
+        let update = match r.update_ttl {
+            Some(U::IncreaseToMilliseconds(ms)) => TtlUpdate::IncreaseTo(self.ttl(ms)?),
+            Some(U::DecreaseToMilliseconds(ms)) => TtlUpdate::DecreaseTo(self.ttl(ms)?),
+            Some(U::OverwriteToMilliseconds(ms)) => TtlUpdate::Overwrite(self.ttl(ms)?),
+            None => return Err(ApiError::invalid("a TTL update is required")),
+        };
+        let result = match self.app.backend.update_ttl(&permit, update).await? {
+            TtlOutcome::Set => R::Set(Set {}),
+            TtlOutcome::NotSet => R::NotSet(NotSet {}),
+            TtlOutcome::Missing => R::Missing(Missing {}),
+        };
+        Ok(UpdateTtlResponse {
+            result: Some(result),
         })
-        .await
     }
 
     async fn item_get_ttl(
         &self,
         request: Request<ItemGetTtlRequest>,
-    ) -> Result<Response<ItemGetTtlResponse>, Status> {
+    ) -> Result<ItemGetTtlResponse, ApiError> {
         use item_get_ttl_response::{Found, Missing, Result as R};
-        observe(&self.app, classified(&request), async {
-            let item = self.item(&request).await?;
-            let result = match item {
-                Some(item) => R::Found(Found {
-                    remaining_ttl_millis: u64::try_from(item.remaining.as_millis())
-                        .unwrap_or(u64::MAX),
-                }),
-                None => R::Missing(Missing {}),
-            };
-            Ok(ItemGetTtlResponse {
-                result: Some(result),
-            })
+        let item = self.item(&request).await?;
+        let result = match item {
+            Some(item) => R::Found(Found {
+                remaining_ttl_millis: u64::try_from(item.remaining.as_millis()).unwrap_or(u64::MAX),
+            }),
+            None => R::Missing(Missing {}),
+        };
+        Ok(ItemGetTtlResponse {
+            result: Some(result),
         })
-        .await
     }
 
     async fn item_get_type(
         &self,
         request: Request<ItemGetTypeRequest>,
-    ) -> Result<Response<ItemGetTypeResponse>, Status> {
+    ) -> Result<ItemGetTypeResponse, ApiError> {
         use item_get_type_response::{Found, ItemType, Missing, Result as R};
-        observe(&self.app, classified(&request), async {
-            let item = self.item(&request).await?;
-            // The memory backend stores scalars only, so anything found is one.
-            let result = match item {
-                Some(_) => R::Found(Found {
-                    item_type: ItemType::Scalar as i32,
-                }),
-                None => R::Missing(Missing {}),
-            };
-            Ok(ItemGetTypeResponse {
-                result: Some(result),
-            })
+        let item = self.item(&request).await?;
+        // The memory backend stores scalars only, so anything found is one.
+        let result = match item {
+            Some(_) => R::Found(Found {
+                item_type: ItemType::Scalar as i32,
+            }),
+            None => R::Missing(Missing {}),
+        };
+        Ok(ItemGetTypeResponse {
+            result: Some(result),
         })
-        .await
     }
 
     async fn sorted_set_union_store(
         &self,
         request: Request<SortedSetUnionStoreRequest>,
-    ) -> Result<Response<SortedSetUnionStoreResponse>, Status> {
-        observe(&self.app, classified(&request), async {
-            self.permit(&request, |r| Target::Union {
-                destination: &r.set_name,
-                sources: SourceKeys(&r.sources),
-            })?;
-            Err(not_served())
-        })
-        .await
+    ) -> Result<SortedSetUnionStoreResponse, ApiError> {
+        self.permit(&request, |r| Target::Union {
+            destination: &r.set_name,
+            sources: SourceKeys(&r.sources),
+        })?;
+        Err(not_served())
+    }
+}
+
+#[tonic::async_trait]
+impl Scs for ScsFront {
+    type GetBatchStream = Streamed<GetResponse>;
+    type SetBatchStream = Streamed<SetResponse>;
+
+    rpcs! {
+        get(GetRequest) -> GetResponse;
+        set(SetRequest) -> SetResponse;
+        delete(DeleteRequest) -> DeleteResponse;
+        keys_exist(KeysExistRequest) -> KeysExistResponse;
+        get_batch(GetBatchRequest) -> Self::GetBatchStream;
+        set_batch(SetBatchRequest) -> Self::SetBatchStream;
+        get_with_hash(GetWithHashRequest) -> GetWithHashResponse;
+        set_if(SetIfRequest) -> SetIfResponse;
+        set_if_hash(SetIfHashRequest) -> SetIfHashResponse;
+        set_if_not_exists(SetIfNotExistsRequest) -> SetIfNotExistsResponse;
+        increment(IncrementRequest) -> IncrementResponse;
+        update_ttl(UpdateTtlRequest) -> UpdateTtlResponse;
+        item_get_ttl(ItemGetTtlRequest) -> ItemGetTtlResponse;
+        item_get_type(ItemGetTypeRequest) -> ItemGetTypeResponse;
+        sorted_set_union_store(SortedSetUnionStoreRequest) -> SortedSetUnionStoreResponse;
     }
 
     authorized_not_served! {

@@ -19,7 +19,6 @@ use std::sync::Arc;
 
 use ::http::{Request, Response, header};
 use bytes::Bytes;
-use hyper::body::Incoming;
 use tokio::sync::Semaphore;
 
 use crate::app::App;
@@ -32,6 +31,22 @@ pub struct ClientAddr(pub std::net::SocketAddr);
 
 /// Errors a response body can end with (a gRPC stream's status, for one).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A request body the fronts can read: hyper's `Incoming` off a socket, or
+/// any other body (an in-process test's `Full<Bytes>`), so a handler can be
+/// called as a function, axum's `oneshot` style, with no socket.
+pub trait RequestBody:
+    hyper::body::Body<Data = Bytes, Error: Into<BoxError> + std::fmt::Display> + Send + Unpin + 'static
+{
+}
+
+impl<B> RequestBody for B where
+    B: hyper::body::Body<Data = Bytes, Error: Into<BoxError> + std::fmt::Display>
+        + Send
+        + Unpin
+        + 'static
+{
+}
 
 /// A boxed body: gRPC responses and streams.
 pub type BoxBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
@@ -80,7 +95,7 @@ pub async fn handle(
     app: &App,
     grpc: &grpc::Grpc,
     budget: &Arc<Semaphore>,
-    req: Request<Incoming>,
+    req: Request<impl RequestBody>,
 ) -> Response<ResponseBody> {
     let origin = app.cors.allowed(req.headers());
     if cors::is_preflight(req.method(), req.headers()) {
@@ -99,7 +114,7 @@ pub async fn handle(
     response
 }
 
-fn is_grpc(req: &Request<Incoming>) -> bool {
+fn is_grpc<B>(req: &Request<B>) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -15,7 +15,6 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response, header};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use tokio::sync::Semaphore;
 use tonic::codegen::Service;
 use tower_layer::Layer;
@@ -60,7 +59,7 @@ pub async fn handle(
     grpc: &Grpc,
     app: &App,
     budget: &Arc<Semaphore>,
-    req: Request<Incoming>,
+    req: Request<impl crate::api::RequestBody>,
 ) -> Response<ResponseBody> {
     let mut web = tonic_web::GrpcWebLayer::new().layer(Dispatch { grpc, app, budget });
     match web.call(req).await {

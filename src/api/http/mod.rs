@@ -12,10 +12,10 @@ mod vend;
 
 use std::time::{Duration, Instant};
 
+use crate::api::RequestBody;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
 
 use crate::app::App;
 use crate::backend::CacheBackend;
@@ -33,7 +33,7 @@ enum Route {
 }
 
 /// Serves one HTTP API request.
-pub async fn handle(app: &App, req: Request<Incoming>) -> Response<Body> {
+pub async fn handle(app: &App, req: Request<impl RequestBody>) -> Response<Body> {
     let started = Instant::now();
     let announce_close = req.version() < http::Version::HTTP_2 && has_body(req.headers());
     let (kind, result) = dispatch(app, req).await;
@@ -67,7 +67,7 @@ fn has_body(headers: &http::HeaderMap) -> bool {
 
 async fn dispatch(
     app: &App,
-    req: Request<Incoming>,
+    req: Request<impl RequestBody>,
 ) -> (Option<OperationKind>, Result<Response<Body>, ApiError>) {
     let (parts, body) = req.into_parts();
     // Routes outside the classification table: no credential operation.
@@ -136,7 +136,7 @@ async fn cache_item(
     app: &App,
     kind: OperationKind,
     parts: &http::request::Parts,
-    body: Incoming,
+    body: impl RequestBody,
     cache: &str,
 ) -> Result<Response<Body>, ApiError> {
     // The one order of every front: authenticate (as soon as the credential
@@ -193,7 +193,7 @@ fn check_declared_length(parts: &http::request::Parts, max: usize) -> Result<(),
 }
 
 /// Reads a body of at most `max` bytes; stops reading as soon as it is over.
-async fn read_body(body: Incoming, max: usize) -> Result<Bytes, ApiError> {
+async fn read_body(body: impl RequestBody, max: usize) -> Result<Bytes, ApiError> {
     match Limited::new(body, max).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::too_large(max)),

@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
+use crate::api::RequestBody;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::{Response, StatusCode, header};
-use hyper::body::Incoming;
 use serde_json::{Value, json};
 
 use super::request::{Query, credential};
@@ -31,7 +31,7 @@ pub(super) async fn publish(
     app: &App,
     kind: OperationKind,
     parts: &http::request::Parts,
-    body: Incoming,
+    body: impl RequestBody,
     cache: &str,
     topic: &str,
 ) -> Result<Response<Body>, ApiError> {

@@ -4,10 +4,10 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use crate::api::RequestBody;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Response, StatusCode, header};
 use http_body_util::Full;
-use hyper::body::Incoming;
 
 use super::Body;
 use crate::api::ClientAddr;
@@ -20,7 +20,7 @@ use crate::vending::VendError;
 pub async fn serve(
     app: &App,
     parts: &http::request::Parts,
-    _body: Incoming,
+    _body: impl RequestBody,
 ) -> Result<Response<Body>, ApiError> {
     let Some(vending) = &app.vending else {
         return Err(VendError::NotEnabled.into());

@@ -1,0 +1,218 @@
+//! The fronts called as functions, axum's `oneshot` style: no socket, no
+//! listener, a `Request<Full<Bytes>>` in and a response out, through the
+//! same `api::handle` every connection calls. Table-driven over the HTTP API
+//! and native gRPC.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::Request;
+use http_body_util::{BodyExt, Full};
+use momento_protos::cache_client::{ECacheResult, GetRequest, GetResponse, SetRequest};
+use prost::Message;
+use scopegate::api::{self, grpc::Grpc};
+use scopegate::app::App;
+use tokio::sync::Semaphore;
+
+struct Front {
+    app: Arc<App>,
+    grpc: Grpc,
+    budget: Arc<Semaphore>,
+    superuser: String,
+}
+
+fn front() -> Front {
+    let (config, superuser) = scopegate::serve::dev_config(Vec::new()).unwrap();
+    let app = App::new(config).unwrap();
+    let budget = Arc::new(Semaphore::new(api::connection_budget(
+        app.limits.max_value_bytes,
+    )));
+    Front {
+        grpc: Grpc::new(Arc::clone(&app)),
+        app,
+        budget,
+        superuser,
+    }
+}
+
+/// Status, headers (with a gRPC response's trailers folded in), body.
+async fn call(f: &Front, req: Request<Full<Bytes>>) -> (u16, http::HeaderMap, Bytes) {
+    let response = api::handle(&f.app, &f.grpc, &f.budget, req).await;
+    let (mut parts, body) = response.into_parts();
+    let collected = body.collect().await.unwrap();
+    if let Some(trailers) = collected.trailers() {
+        parts.headers.extend(trailers.clone());
+    }
+    (parts.status.as_u16(), parts.headers, collected.to_bytes())
+}
+
+fn http(
+    method: &str,
+    path: &str,
+    credential: Option<&str>,
+    body: &'static [u8],
+) -> Request<Full<Bytes>> {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(c) = credential {
+        req = req.header("authorization", c);
+    }
+    req.body(Full::new(Bytes::from_static(body))).unwrap()
+}
+
+fn grpc(path: &str, credential: &str, message: &impl Message) -> Request<Full<Bytes>> {
+    let encoded = message.encode_to_vec();
+    let mut framed = vec![0u8];
+    framed.extend_from_slice(&u32::try_from(encoded.len()).unwrap().to_be_bytes());
+    framed.extend_from_slice(&encoded);
+    Request::post(path)
+        .version(http::Version::HTTP_2)
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("authorization", credential)
+        .header("cache", "default-cache")
+        .body(Full::new(Bytes::from(framed)))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_http_api_answers_in_process() {
+    let f = front();
+    let su = f.superuser.clone();
+    let reader = {
+        let permissions = scopegate::scope::json::parse(
+            r#"{"permissions":[{"role":"readonly","cache":"default-cache"}]}"#,
+        )
+        .unwrap();
+        let request = scopegate::token::MintRequest {
+            scope: &permissions,
+            kind: scopegate::token::CredentialKind::Disposable,
+            ttl_secs: Some(600),
+            token_id: None,
+            subject: "reader",
+            origin: scopegate::token::Origin::Api,
+        };
+        scopegate::token::mint(
+            &f.app.auth.ring(),
+            f.app.auth.policy(),
+            "localhost",
+            &request,
+            scopegate::token::unix_now(),
+        )
+        .unwrap()
+        .envelope
+    };
+    let cases: [(&str, &str, Option<&str>, &'static [u8], u16, &[u8]); 8] = [
+        (
+            "PUT",
+            "/cache/default-cache?key=k&ttl_seconds=60",
+            Some(&su),
+            b"v",
+            204,
+            b"",
+        ),
+        (
+            "GET",
+            "/cache/default-cache?key=k",
+            Some(&su),
+            b"",
+            200,
+            b"v",
+        ),
+        (
+            "GET",
+            "/cache/default-cache?key=k",
+            Some(&reader),
+            b"",
+            200,
+            b"v",
+        ),
+        (
+            "PUT",
+            "/cache/default-cache?key=k&ttl_seconds=60",
+            Some(&reader),
+            b"w",
+            403,
+            b"PERMISSION_ERROR",
+        ),
+        (
+            "GET",
+            "/cache/default-cache?key=k",
+            None,
+            b"",
+            401,
+            b"AUTHENTICATION_ERROR",
+        ),
+        (
+            "GET",
+            "/cache/default-cache?key=k",
+            Some("garbage"),
+            b"",
+            401,
+            b"AUTHENTICATION_ERROR",
+        ),
+        ("GET", "/nowhere", Some(&su), b"", 404, b"no such route"),
+        (
+            "POST",
+            "/cache/default-cache?key=k",
+            Some(&su),
+            b"",
+            405,
+            b"method not allowed",
+        ),
+    ];
+    for (method, path, credential, body, status, contains) in cases {
+        let (got, _, bytes) = call(&f, http(method, path, credential, body)).await;
+        assert_eq!(got, status, "{method} {path}: {bytes:?}");
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            text.contains(std::str::from_utf8(contains).unwrap()),
+            "{method} {path}: {text}"
+        );
+    }
+    // Recorded under its row, like any request off a socket.
+    let metrics = String::from_utf8(f.app.metrics.render()).unwrap();
+    assert!(
+        metrics.contains(
+            r#"scopegate_requests_total{front="http",kind="HttpCacheGet",outcome="ok"} 2"#
+        ),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn grpc_answers_in_process() {
+    let f = front();
+    let su = scopegate::token::unwrap_envelope(&f.superuser)
+        .unwrap()
+        .into_owned();
+    let set = SetRequest {
+        cache_key: b"k".to_vec(),
+        cache_body: b"v".to_vec(),
+        ttl_milliseconds: 60_000,
+    };
+    let (status, headers, _) = call(&f, grpc("/cache_client.Scs/Set", &su, &set)).await;
+    assert_eq!(
+        (status, headers.get("grpc-status").map(|v| v.as_bytes())),
+        (200, Some(&b"0"[..]))
+    );
+    let get = GetRequest {
+        cache_key: b"k".to_vec(),
+    };
+    let (_, headers, body) = call(&f, grpc("/cache_client.Scs/Get", &su, &get)).await;
+    assert_eq!(headers["grpc-status"], "0");
+    let reply = GetResponse::decode(&body[5..]).unwrap();
+    assert_eq!(
+        (reply.result, reply.cache_body.as_slice()),
+        (ECacheResult::Hit as i32, &b"v"[..])
+    );
+    // Refusals, decided before the body is read or after it, by their codes.
+    let cases = [
+        ("/cache_client.Scs/Get", "garbage", "16"),
+        ("/cache_client.Scs/Nope", su.as_str(), "12"),
+        ("/cache_client.Scs/DictionaryGet", su.as_str(), "12"),
+    ];
+    for (path, credential, code) in cases {
+        let (_, headers, _) = call(&f, grpc(path, credential, &get)).await;
+        assert_eq!(headers["grpc-status"], code, "{path}");
+    }
+}

@@ -14,6 +14,9 @@ use scopegate::api::{self, grpc::Grpc};
 use scopegate::app::App;
 use tokio::sync::Semaphore;
 
+/// Method, path, credential, body; the status and a part of the body wanted.
+type HttpCase<'a> = (&'a str, &'a str, Option<&'a str>, &'static [u8], u16, &'a [u8]);
+
 struct Front {
     app: Arc<App>,
     grpc: Grpc,
@@ -101,7 +104,7 @@ async fn the_http_api_answers_in_process() {
         .unwrap()
         .envelope
     };
-    let cases: [(&str, &str, Option<&str>, &'static [u8], u16, &[u8]); 8] = [
+    let cases: [HttpCase; 8] = [
         (
             "PUT",
             "/cache/default-cache?key=k&ttl_seconds=60",

@@ -15,7 +15,14 @@ use scopegate::app::App;
 use tokio::sync::Semaphore;
 
 /// Method, path, credential, body; the status and a part of the body wanted.
-type HttpCase<'a> = (&'a str, &'a str, Option<&'a str>, &'static [u8], u16, &'a [u8]);
+type HttpCase<'a> = (
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    &'static [u8],
+    u16,
+    &'a [u8],
+);
 
 struct Front {
     app: Arc<App>,

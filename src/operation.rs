@@ -318,13 +318,13 @@ impl<'a> Keys<'a> {
         self.len() == 0
     }
 
-    /// The `i`-th key (`i < len()`).
-    pub fn nth(&self, i: usize) -> &'a [u8] {
+    /// The `i`-th key, if there is one.
+    pub fn nth(&self, i: usize) -> Option<&'a [u8]> {
         match *self {
-            Keys::One(key) => key,
-            Keys::List(keys) => &keys[i],
-            Keys::Gets(items) => &items[i].cache_key,
-            Keys::Sets(items) => &items[i].cache_key,
+            Keys::One(key) => (i == 0).then_some(key),
+            Keys::List(keys) => keys.get(i).map(Vec::as_slice),
+            Keys::Gets(items) => items.get(i).map(|item| item.cache_key.as_slice()),
+            Keys::Sets(items) => items.get(i).map(|item| item.cache_key.as_slice()),
         }
     }
 

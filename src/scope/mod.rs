@@ -131,7 +131,9 @@ impl<'a> Permit<'a> {
     /// bug) it names no key, so every backend refuses it.
     pub fn nth_key(&self, i: usize) -> Permit<'a> {
         let target = match self.target {
-            Target::Keys(keys) if i < keys.len() => Target::Keys(Keys::One(keys.nth(i))),
+            Target::Keys(keys) => keys
+                .nth(i)
+                .map_or(Target::None, |k| Target::Keys(Keys::One(k))),
             _ => Target::None,
         };
         Permit {

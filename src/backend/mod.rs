@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::operation::{Class, OperationKind};
 use crate::scope::Permit;
 
 /// The configured backend: the fronts call this, and it hands each call to
@@ -67,6 +68,7 @@ impl Backend {
 
     /// Creates a cache (control plane).
     pub async fn create_cache(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
+        needs_kind(permit, OperationKind::CreateCache)?;
         match self {
             Backend::Memory(b) => b.create_cache(permit),
             Backend::Redis(b) => b.create_cache(permit).await,
@@ -75,6 +77,7 @@ impl Backend {
 
     /// Deletes a cache; caches declared in the config cannot be deleted.
     pub async fn delete_cache(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
+        needs_kind(permit, OperationKind::DeleteCache)?;
         match self {
             Backend::Memory(b) => b.delete_cache(permit),
             Backend::Redis(b) => b.delete_cache(permit).await,
@@ -83,6 +86,7 @@ impl Backend {
 
     /// Removes every item of a cache.
     pub async fn flush_cache(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
+        needs_kind(permit, OperationKind::FlushCache)?;
         match self {
             Backend::Memory(b) => b.flush_cache(permit),
             Backend::Redis(b) => b.flush_cache(permit).await,
@@ -91,6 +95,7 @@ impl Backend {
 
     /// Names of the caches, sorted.
     pub async fn list_caches(&self, permit: &Permit<'_>) -> Result<Vec<String>, BackendError> {
+        needs_kind(permit, OperationKind::ListCaches)?;
         match self {
             Backend::Memory(b) => Ok(b.list_caches(permit)),
             Backend::Redis(b) => b.list_caches(permit).await,
@@ -100,6 +105,7 @@ impl Backend {
 
 impl CacheBackend for Backend {
     async fn get(&self, permit: &Permit<'_>) -> Result<Option<Bytes>, BackendError> {
+        needs_class(permit, Class::Read)?;
         each!(self, b => b.get(permit).await)
     }
 
@@ -109,18 +115,22 @@ impl CacheBackend for Backend {
         value: Bytes,
         ttl: Duration,
     ) -> Result<(), BackendError> {
+        needs_class(permit, Class::Write)?;
         each!(self, b => b.set(permit, value, ttl).await)
     }
 
     async fn delete(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
+        needs_class(permit, Class::Write)?;
         each!(self, b => b.delete(permit).await)
     }
 
     async fn exists(&self, permit: &Permit<'_>) -> Result<bool, BackendError> {
+        needs_class(permit, Class::Read)?;
         each!(self, b => b.exists(permit).await)
     }
 
     async fn item(&self, permit: &Permit<'_>) -> Result<Option<ItemInfo>, BackendError> {
+        needs_class(permit, Class::Read)?;
         each!(self, b => b.item(permit).await)
     }
 
@@ -131,6 +141,7 @@ impl CacheBackend for Backend {
         ttl: Duration,
         condition: &Condition,
     ) -> Result<bool, BackendError> {
+        needs_class(permit, Class::ReadWrite)?;
         each!(self, b => b.set_if(permit, value, ttl, condition).await)
     }
 
@@ -140,6 +151,7 @@ impl CacheBackend for Backend {
         amount: i64,
         ttl: Duration,
     ) -> Result<i64, BackendError> {
+        needs_class(permit, Class::ReadWrite)?;
         each!(self, b => b.increment(permit, amount, ttl).await)
     }
 
@@ -148,6 +160,7 @@ impl CacheBackend for Backend {
         permit: &Permit<'_>,
         update: TtlUpdate,
     ) -> Result<TtlOutcome, BackendError> {
+        needs_class(permit, Class::ReadWrite)?;
         each!(self, b => b.update_ttl(permit, update).await)
     }
 }
@@ -161,6 +174,7 @@ impl TopicBackend for Backend {
         value: TopicValue,
         publisher_id: &str,
     ) -> Result<u64, BackendError> {
+        needs_class(permit, Class::Publish)?;
         each!(self, b => b.publish(permit, value, publisher_id).await)
     }
 
@@ -169,6 +183,7 @@ impl TopicBackend for Backend {
         permit: &Permit<'_>,
         resume: Option<Resume>,
     ) -> Result<Subscription, BackendError> {
+        needs_class(permit, Class::Subscribe)?;
         Ok(match self {
             Backend::Memory(b) => Subscription::Memory(b.subscribe(permit, resume).await?),
             Backend::Redis(b) => Subscription::Redis(b.subscribe(permit, resume).await?),
@@ -182,6 +197,26 @@ impl TopicSubscription for Subscription {
             Subscription::Memory(s) => s.next(max).await,
             Subscription::Redis(s) => s.next(max).await,
         }
+    }
+}
+
+/// The front-facing [`Backend`] takes only a permit of the class its call
+/// needs (a read permit never writes; only a DeleteCache permit deletes a
+/// cache): a front that passed the wrong permit fails closed here, in one
+/// place, whatever its scope allowed.
+fn needs_class(permit: &Permit<'_>, class: Class) -> Result<(), BackendError> {
+    if permit.kind().class() == class {
+        Ok(())
+    } else {
+        Err(BackendError::WrongPermit)
+    }
+}
+
+fn needs_kind(permit: &Permit<'_>, kind: OperationKind) -> Result<(), BackendError> {
+    if permit.kind() == kind {
+        Ok(())
+    } else {
+        Err(BackendError::WrongPermit)
     }
 }
 

@@ -82,7 +82,7 @@ async fn dispatch(
     }
     let (kind, route) = match route(&parts.method, parts.uri.path()) {
         Ok(routed) => routed,
-        Err(e) => return (None, Err(e)),
+        Err((kind, e)) => return (kind, Err(e)),
     };
     let result = match route {
         Route::Topic { cache, topic } if kind == OperationKind::HttpTopicSubscribe => {
@@ -108,23 +108,29 @@ async fn dispatch(
     (Some(kind), result)
 }
 
-/// Routes by the classification table's HTTP rows.
-fn route(method: &Method, path: &str) -> Result<(OperationKind, Route), ApiError> {
+/// Routes by the classification table's HTTP rows, and decodes the path's
+/// captures (a malformed one is 400, recorded under its row).
+fn route(
+    method: &Method,
+    path: &str,
+) -> Result<(OperationKind, Route), (Option<OperationKind>, ApiError)> {
     let (kind, [cache, topic]) = match OperationKind::from_http(method.as_str(), path) {
         HttpRoute::Row(kind, captures) => (kind, captures),
         HttpRoute::WrongMethod => {
-            return Err(ApiError {
+            let error = ApiError {
                 http_status: Some(405),
                 ..ApiError::invalid("method not allowed on this route")
-            });
+            };
+            return Err((None, error));
         }
-        HttpRoute::NoRoute => return Err(no_route()),
+        HttpRoute::NoRoute => return Err((None, no_route())),
     };
-    let cache = segment(cache, "cache name")?;
+    let decode = |raw, what| segment(raw, what).map_err(|e| (Some(kind), e));
+    let cache = decode(cache, "cache name")?;
     let route = match kind {
         OperationKind::HttpTopicPublish | OperationKind::HttpTopicSubscribe => Route::Topic {
             cache,
-            topic: segment(topic, "topic name")?,
+            topic: decode(topic, "topic name")?,
         },
         _ => Route::Cache { cache },
     };

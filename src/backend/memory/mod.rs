@@ -360,4 +360,58 @@ mod permit_tests {
             Err(BackendError::WrongPermit)
         );
     }
+
+    /// The front-facing backend takes only a permit of the class (or, for
+    /// the control plane, the kind) its call needs.
+    #[tokio::test]
+    async fn the_front_facing_backend_refuses_a_permit_of_another_class() {
+        let front =
+            crate::backend::Backend::Memory(MemoryBackend::new(Limits::default(), &["c".into()]));
+        let su = CompiledScope::superuser();
+        let read = su
+            .authorize(&Operation::key(OperationKind::Get, "c", b"k"))
+            .unwrap();
+        let write = su
+            .authorize(&Operation::key(OperationKind::Set, "c", b"k"))
+            .unwrap();
+        let v = || Bytes::from_static(b"v");
+        let ttl = Duration::from_secs(60);
+        assert_eq!(
+            front.set(&read, v(), ttl).await,
+            Err(BackendError::WrongPermit)
+        );
+        assert_eq!(front.delete(&read).await, Err(BackendError::WrongPermit));
+        assert_eq!(front.get(&write).await, Err(BackendError::WrongPermit));
+        assert_eq!(
+            front.increment(&write, 1, ttl).await,
+            Err(BackendError::WrongPermit)
+        );
+        front.set(&write, v(), ttl).await.unwrap();
+        assert_eq!(front.get(&read).await.unwrap().as_deref(), Some(&b"v"[..]));
+        let create = su
+            .authorize(&Operation::on_cache(OperationKind::CreateCache, "c"))
+            .unwrap();
+        assert_eq!(
+            front.delete_cache(&create).await,
+            Err(BackendError::WrongPermit)
+        );
+        assert_eq!(
+            front.flush_cache(&create).await,
+            Err(BackendError::WrongPermit)
+        );
+        let flush = su
+            .authorize(&Operation::on_cache(OperationKind::FlushCache, "c"))
+            .unwrap();
+        front.flush_cache(&flush).await.unwrap();
+        assert_eq!(front.get(&read).await.unwrap(), None);
+        let subscribe = su
+            .authorize(&Operation::topic(OperationKind::Subscribe, "c", "t"))
+            .unwrap();
+        assert_eq!(
+            front
+                .publish(&subscribe, TopicValue::Text("x".into()), "")
+                .await,
+            Err(BackendError::WrongPermit)
+        );
+    }
 }

@@ -57,11 +57,20 @@ impl ScsFront {
         request: Request<KeysExistRequest>,
     ) -> Result<KeysExistResponse, ApiError> {
         let permit = self.permit(&request, |r| Target::Keys(Keys::List(&r.cache_keys)))?;
-        // Many lookups in flight at once (pipelined on Redis), answered
-        // in order, each on its key's share of the batch's permit.
-        // (By index: a closure taking a `Permit<'_>` trips the `Send`
-        // check of higher-ranked lifetimes.)
-        let exists = futures_util::stream::iter(0..permit.key_count())
+        let count = permit.key_count();
+        if count == 0 {
+            return Ok(KeysExistResponse { exists: Vec::new() });
+        }
+        // The first key alone: it finds the cache (on Redis, a registry read
+        // for a cache not yet known), so a missing cache costs one lookup,
+        // not one per key in flight.
+        let mut exists = Vec::with_capacity(count);
+        exists.push(self.app.backend.exists(&permit.nth_key(0)).await?);
+        // Then many lookups in flight at once (pipelined on Redis), answered
+        // in order, each on its key's share of the batch's permit. (By
+        // index: a closure taking a `Permit<'_>` trips the `Send` check of
+        // higher-ranked lifetimes.)
+        let rest: Vec<bool> = futures_util::stream::iter(1..count)
             .map(|i| {
                 let key = permit.nth_key(i);
                 async move { self.app.backend.exists(&key).await }
@@ -69,6 +78,7 @@ impl ScsFront {
             .buffered(64)
             .try_collect()
             .await?;
+        exists.extend(rest);
         Ok(KeysExistResponse { exists })
     }
 

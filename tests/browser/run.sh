@@ -71,35 +71,12 @@ timeout 60 "$cache_dir/node_modules/.bin/esbuild" "$here/src/page.js" \
   --outfile="$dist/page.js" --log-level=warning
 export SCOPEGATE_BROWSER_DIST="$dist"
 
-# --- processes we start, stopped on every exit path
-# shellcheck source=../support/redis.sh
-source "$here/../support/redis.sh"
-test_pid=""
-cleanup() {
-  # `timeout` runs the suite in its own process group and passes a TERM on
-  # to all of it: node, the gateways, the static server and chromium.
-  if [[ -n "$test_pid" ]] && kill -0 "$test_pid" 2>/dev/null; then
-    kill -TERM "$test_pid" 2>/dev/null || true
-    wait "$test_pid" 2>/dev/null || true
-  fi
-  stop_test_redis
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-export SCOPEGATE_TEST_BACKEND="$backend"
-if [[ "$backend" == redis ]]; then
-  start_test_redis
-fi
-
-# --- the suite, bounded as a whole and per test
+# --- the suite, bounded as a whole and per test; everything it starts
+# (and Redis, for the redis backend) is stopped on every exit path
+# shellcheck source=../support/suite.sh
+source "$here/../support/suite.sh"
 cd "$here"
 status=0
-timeout --kill-after=10 150 node --test --test-concurrency=1 --test-timeout=120000 ./browser.test.js &
-test_pid=$!
-wait "$test_pid" || status=$?
-test_pid=""
-if [[ $status -eq 124 ]]; then echo "the browser suite did not finish within 150 s" >&2; fi
+run_bounded_suite "browser suite" 150 node --test --test-concurrency=1 --test-timeout=120000 ./browser.test.js || status=$?
 echo "browser suite ($backend): exit $status after $((SECONDS - started)) s"
 exit "$status"

@@ -43,34 +43,11 @@ if [[ ! -f "$stamp" || ! -d "$cache_dir/node_modules/@gomomento/sdk" ]]; then
 fi
 export NODE_PATH="$cache_dir/node_modules"
 
-# --- processes we start, stopped on every exit path
-# shellcheck source=../support/redis.sh
-source "$here/../support/redis.sh"
-test_pid=""
-cleanup() {
-  # `timeout` runs the suite in its own process group and passes a TERM on
-  # to all of it: test files, and the gateways they started.
-  if [[ -n "$test_pid" ]] && kill -0 "$test_pid" 2>/dev/null; then
-    kill -TERM "$test_pid" 2>/dev/null || true
-    wait "$test_pid" 2>/dev/null || true
-  fi
-  stop_test_redis
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-export SCOPEGATE_TEST_BACKEND="$backend"
-if [[ "$backend" == redis ]]; then
-  start_test_redis
-fi
-
-# --- the suite: one gateway per file, files two at a time, every test bounded
+# --- the suite, bounded as a whole and per test; everything it starts
+# (and Redis, for the redis backend) is stopped on every exit path
+# shellcheck source=../support/suite.sh
+source "$here/../support/suite.sh"
 cd "$here"
 status=0
-timeout --kill-after=10 170 node --test --test-concurrency=2 --test-timeout=30000 ./*.test.js &
-test_pid=$!
-wait "$test_pid" || status=$?
-test_pid=""
-if [[ $status -eq 124 ]]; then echo "the Node SDK suite did not finish within 170 s" >&2; fi
+run_bounded_suite "Node SDK suite" 170 node --test --test-concurrency=2 --test-timeout=30000 ./*.test.js || status=$?
 exit "$status"

@@ -217,17 +217,10 @@ impl Gateway {
                 )
             })
             .unwrap();
-        let after = |marker: &str| -> SocketAddr {
-            let rest = &first[first.find(marker).unwrap() + marker.len()..];
-            rest.split(|c: char| c.is_whitespace() || c == ',')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap()
-        };
+        let (addr, admin) = crate::support::listening_addrs(&first);
         Gateway {
-            addr: after("listening on http://"),
-            admin: after("admin on http://"),
+            addr,
+            admin,
             child,
             log,
         }

@@ -85,19 +85,10 @@ impl Gateway {
                     std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default()
                 )
             });
-        // scopegate listening on http://ADDR (HTTP API and gRPC), admin on http://ADDR
-        let addr_after = |marker: &str| -> SocketAddr {
-            let rest =
-                &first[first.find(marker).unwrap_or_else(|| panic!("{first}")) + marker.len()..];
-            rest.split(|c: char| c.is_whitespace() || c == ',')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap_or_else(|e| panic!("{first}: {e}"))
-        };
+        let (addr, admin) = crate::support::listening_addrs(&first);
         Gateway {
-            addr: addr_after("listening on http://"),
-            admin: addr_after("admin on http://"),
+            addr,
+            admin,
             child,
             guard,
             dir,

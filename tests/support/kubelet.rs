@@ -106,19 +106,8 @@ impl Gateway {
             .next()
             .expect("a listening line")
             .unwrap();
-        let addr_after = |marker: &str| -> SocketAddr {
-            let rest = &first[first.find(marker).unwrap() + marker.len()..];
-            rest.split(|c: char| c.is_whitespace() || c == ',')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap()
-        };
-        Gateway {
-            addr: addr_after("listening on http://"),
-            admin: addr_after("admin on http://"),
-            child,
-        }
+        let (addr, admin) = crate::support::listening_addrs(&first);
+        Gateway { addr, admin, child }
     }
 
     pub fn signal(&self, name: &str) {

@@ -43,6 +43,21 @@ use scopegate::token::{
     Minted, Origin, RevocationList, RingKey,
 };
 
+/// The main and admin addresses of a gateway process, from its first line
+/// (`scopegate listening on http://ADDR (HTTP API and gRPC), admin on http://ADDR`).
+pub fn listening_addrs(line: &str) -> (std::net::SocketAddr, std::net::SocketAddr) {
+    let after = |marker: &str| -> std::net::SocketAddr {
+        let at = line.find(marker).unwrap_or_else(|| panic!("{line}")) + marker.len();
+        line[at..]
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap_or_else(|e| panic!("{line}: {e}"))
+    };
+    (after("listening on http://"), after("admin on http://"))
+}
+
 pub const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-test-secret";
 pub const NOW: u64 = 1_800_000_000;
 

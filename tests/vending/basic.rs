@@ -170,16 +170,9 @@ async fn vends_are_limited_per_identity_and_per_address() {
             200
         );
     }
-    let reply = vend(&s, "/vend", &[("authorization", &alice)]).await;
-    assert_eq!(
-        (reply.status, reply.code().as_str()),
-        (429, "LIMIT_EXCEEDED_ERROR")
-    );
-    assert!(
-        reply.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("identity")
+    assert_rate_limited(
+        &vend(&s, "/vend", &[("authorization", &alice)]).await,
+        "identity",
     );
     assert_eq!(
         vend(&s, "/vend", &[("authorization", &basic("bob", "bob-pw"))])
@@ -207,15 +200,18 @@ async fn vends_are_limited_per_identity_and_per_address() {
             .status,
         200
     );
-    let reply = vend(&s, "/vend", &[("authorization", &basic("bob", "bob-pw"))]).await;
+    assert_rate_limited(
+        &vend(&s, "/vend", &[("authorization", &basic("bob", "bob-pw"))]).await,
+        "address",
+    );
+}
+
+/// A vend refused by a rate limit: 429, LIMIT_EXCEEDED, naming which limit.
+fn assert_rate_limited(reply: &crate::support::server::Reply, limit: &str) {
     assert_eq!(
         (reply.status, reply.code().as_str()),
         (429, "LIMIT_EXCEEDED_ERROR")
     );
-    assert!(
-        reply.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("address")
-    );
+    let message = reply.json()["message"].as_str().unwrap().to_owned();
+    assert!(message.contains(limit), "{message}");
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load test of the gateway, in three suites (SUITES, all by default):
+# Load test of the gateway, in four suites (SUITES, all by default):
 #
 # memory: oha against the gateway on the memory backend, side by side with a
 #   minimal hyper server on the same stack (examples/bench_tools.rs `baseline`)
@@ -15,6 +15,10 @@
 #   the memory backend. Each is reported as a ratio to redis-benchmark in its
 #   round. The CPU time of every process over every run is recorded too
 #   (/proc and /usr/bin/time), and Redis's command counts (INFO commandstats).
+#
+# collections: DictionaryGet and SortedSetFetch (10 elements) against Get, CPU
+#   per call on the same backend, memory and Redis (scripts/load/collections.sh,
+#   scripts/load/collections_report.py; h2load).
 #
 # wrk: wrk and CPU per request (scripts/load/wrk.sh, scripts/load/wrk_report.py),
 #   in alternating rounds: `wrk -t1 -c32` GET hit, 401 (bad signature) and cold
@@ -37,7 +41,7 @@
 # also killed after 6 x DURATION + 30 s. Everything on 127.0.0.1 only. oha is
 # installed with cargo when missing (memory and redis suites only).
 #
-#   scripts/load.sh          # DURATION=8 CONCURRENCY=16 ROUNDS=3 RATE=20000 SUITES="memory redis wrk"
+#   scripts/load.sh          # DURATION=8 CONCURRENCY=16 ROUNDS=3 RATE=20000 SUITES="memory redis wrk collections"
 #   DURATION=5 ROUNDS=2 scripts/load.sh
 #   SUITES=wrk scripts/load.sh     # only the wrk / CPU-per-request section
 #   BACKENDS=redis REDIS_CONNECTIONS=8 scripts/load.sh   # BACKENDS alone: those suites, no wrk
@@ -65,7 +69,7 @@ RATE=${RATE:-20000}
 CONCURRENCY=${CONCURRENCY:-16}
 PORT=${PORT:-18480}
 COLD_URLS=${COLD_URLS:-20000}
-SUITES=${SUITES:-${BACKENDS:-memory redis wrk}}
+SUITES=${SUITES:-${BACKENDS:-memory redis wrk collections}}
 BUILD=${BUILD:-1}
 REDIS_CONNECTIONS=${REDIS_CONNECTIONS:-1}
 REDIS_REQUESTS=${REDIS_REQUESTS:-}
@@ -73,19 +77,21 @@ LIMIT=$((DURATION * 6 + 30))
 
 has() { [[ " $SUITES " == *" $1 "* ]]; }
 for suite in $SUITES; do
-  [[ " memory redis wrk " == *" $suite "* ]] || { echo "SUITES must name memory, redis and/or wrk" >&2; exit 64; }
+  [[ " memory redis wrk collections " == *" $suite "* ]] || { echo "SUITES must name memory, redis, wrk and/or collections" >&2; exit 64; }
 done
-if has redis || has wrk; then
+if has redis || has wrk || has collections; then
   for tool in redis-server redis-cli redis-benchmark; do
     command -v "$tool" > /dev/null || { echo "$tool is needed for SUITES=redis and wrk" >&2; exit 1; }
   done
 fi
 
 if has memory || has redis; then command -v oha >/dev/null || cargo install oha --locked; fi
-if has wrk; then
+if has wrk || has collections; then
   missing=()
-  command -v wrk > /dev/null || missing+=(wrk)
-  command -v haproxy > /dev/null || missing+=(haproxy)
+  if has wrk; then
+    command -v wrk > /dev/null || missing+=(wrk)
+    command -v haproxy > /dev/null || missing+=(haproxy)
+  fi
   command -v h2load > /dev/null || missing+=(nghttp2-client)
   if [ ${#missing[@]} -gt 0 ]; then
     apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
@@ -144,7 +150,7 @@ fi
 # Redis of our own on a free loopback port, without persistence, and a
 # gateway on the Redis backend in front of it (same key, same declared cache).
 REDIS_PORT=
-if has redis || has wrk; then
+if has redis || has wrk || has collections; then
   REDIS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
     --dir "$work" --logfile "$work/redis.log" & pids+=($!)
@@ -284,6 +290,8 @@ fi
 
 # shellcheck source=load/wrk.sh
 if has wrk; then source scripts/load/wrk.sh; fi
+# shellcheck source=load/collections.sh
+if has collections; then source scripts/load/collections.sh; fi
 
 mkdir -p target
 : > target/load-report.md
@@ -457,5 +465,9 @@ if has wrk; then
     wrk_connections="$WRK_CONNECTIONS" h2load_clients="$H2LOAD_CLIENTS" h2load_streams="$H2LOAD_STREAMS" \
     concurrency="$CONCURRENCY" haproxy_nbthread="$HAPROXY_NBTHREAD" haproxy_version="$(haproxy -v | head -n 1 | cut -d ' ' -f 1-3)" \
     redis_requests="$REDIS_REQUESTS" cold_urls="$COLD_URLS" | tee -a target/load-report.md || status=1
+fi
+if has collections; then
+  python3 scripts/load/collections_report.py "$work" "$ROUNDS" "$DURATION" "$H2LOAD_CLIENTS" "$H2LOAD_STREAMS" \
+    | tee -a target/load-report.md || status=1
 fi
 exit "$status"

@@ -48,7 +48,11 @@ impl App {
             .map(|v| crate::vending::Vending::new(v, auth.policy()));
         let metrics = Metrics::new();
         let backend = Backend::new(
-            config.backend,
+            // One element and one whole collection are bounded as one value is.
+            crate::backend::Limits {
+                max_collection_bytes: config.server.max_value_bytes,
+                ..config.backend
+            },
             config.redis.as_ref(),
             &config.caches,
             metrics.backend(),

@@ -189,6 +189,7 @@ impl From<BackendError> for ApiError {
     fn from(e: BackendError) -> Self {
         let limit = match e {
             BackendError::SubscribersExceeded(_) => Some(Limit::Subscriptions),
+            BackendError::ItemTooLarge => Some(Limit::ItemSize),
             _ => None,
         };
         ApiError {
@@ -204,9 +205,9 @@ impl Coded for BackendError {
         match self {
             BackendError::CacheNotFound => ErrorCode::NotFoundError,
             BackendError::CacheExists => ErrorCode::AlreadyExistsError,
-            BackendError::LimitExceeded(_) | BackendError::SubscribersExceeded(_) => {
-                ErrorCode::LimitExceededError
-            }
+            BackendError::LimitExceeded(_)
+            | BackendError::SubscribersExceeded(_)
+            | BackendError::ItemTooLarge => ErrorCode::LimitExceededError,
             BackendError::Unavailable(_) => ErrorCode::ServerUnavailable,
             BackendError::Timeout => ErrorCode::TimeoutError,
             BackendError::FailedPrecondition(_) => ErrorCode::FailedPreconditionError,

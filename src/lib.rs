@@ -27,12 +27,14 @@
 //! - [`vending`]: the token vending endpoint `/vend` (SPEC 8: open, basic,
 //!   OIDC identities, per-group scope templates, rate limits), served by
 //!   [`api::http`]; [`api::http::demo`]: the chat page `serve --dev` serves at `/demo`.
-//! - [`backend`]: `CacheBackend` / `TopicBackend` traits taking a `Permit`
-//!   (their cache, key and topic come from it; a batch is split per key);
-//!   [`backend::memory`] is the embedded store with topics (SPEC 6);
-//!   [`backend::redis`] keeps items, the cache registry and topics (Streams) in
-//!   Redis, one node or a cluster, shared by replicas (with revocations and
-//!   refresh tokens).
+//! - [`backend`]: `CacheBackend` / `CollectionBackend` / `TopicBackend` traits
+//!   taking a `Permit` (their cache, key and topic come from it; a batch is
+//!   split per key); [`backend::collection`] is one `CollectionOp` per
+//!   collection RPC and the rules both backends share (SPEC 10);
+//!   [`backend::memory`] is the embedded store with collections and topics;
+//!   [`backend::redis`] keeps items, collections (native types, Lua), the cache
+//!   registry and topics (Streams) in Redis, one node or a cluster, shared by
+//!   replicas (with revocations and refresh tokens).
 //! - [`server`]: listener, TLS, limits (idle connections, request bytes per
 //!   connection), graceful shutdown; [`admin`]: `/metrics`, `/livez`,
 //!   `/readyz`, the revocation API; [`metrics`]: the typed Prometheus registry.

@@ -386,7 +386,7 @@ async fn every_failure_has_its_status() {
 
 both_backends! {
 #[tokio::test]
-async fn unserved_rpcs_are_authorized_before_they_answer_unimplemented() {
+async fn collection_rpcs_are_authorized_before_anything_else() {
     let s = start(|_| {}).await;
     let token = jwt(&s.mint(r#"{"permissions":[{"role":"readwrite","cache":"default-cache","item":{"keyPrefix":"d/"}}]}"#, true, Some(600)));
     let t = Some(token.as_str());
@@ -407,8 +407,12 @@ async fn unserved_rpcs_are_authorized_before_they_answer_unimplemented() {
     let inside = c
         .dictionary_fetch(call(request("d/1"), t, Some(CACHE)))
         .await
-        .unwrap_err();
-    assert_eq!(inside.code(), Code::Unimplemented);
+        .unwrap()
+        .into_inner();
+    assert!(matches!(
+        inside.dictionary,
+        Some(dictionary_fetch_response::Dictionary::Missing(_))
+    ));
     let increment = IncrementRequest {
         cache_key: b"x/1".to_vec(),
         amount: 1,
@@ -434,11 +438,26 @@ async fn unserved_rpcs_are_authorized_before_they_answer_unimplemented() {
         .await
         .unwrap_err();
     assert_eq!(out.code(), Code::PermissionDenied);
+    // Validation comes after authorization: a TTL of 0 is refused only
+    // to a caller whose scope covers the names.
     let inside = c
         .sorted_set_union_store(call(union("d/dest", "d/src"), t, Some(CACHE)))
         .await
         .unwrap_err();
-    assert_eq!(inside.code(), Code::Unimplemented);
+    assert_eq!(inside.code(), Code::InvalidArgument);
+    let stored = c
+        .sorted_set_union_store(call(
+            SortedSetUnionStoreRequest {
+                ttl_milliseconds: 60_000,
+                ..union("d/dest", "d/src")
+            },
+            t,
+            Some(CACHE),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stored.length, 0, "the union of a missing source is empty");
 }
 }
 

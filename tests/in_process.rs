@@ -219,7 +219,9 @@ async fn grpc_answers_in_process() {
     let cases = [
         ("/cache_client.Scs/Get", "garbage", "16"),
         ("/cache_client.Scs/Nope", su.as_str(), "12"),
-        ("/cache_client.Scs/DictionaryGet", su.as_str(), "12"),
+        // A collection RPC on the scalar `k`: the wrong type.
+        ("/cache_client.Scs/DictionaryGet", su.as_str(), "9"),
+        ("/control_client.ScsControl/ListIndexes", su.as_str(), "12"),
     ];
     for (path, credential, code) in cases {
         let (_, headers, _) = call(&f, grpc(path, credential, &get)).await;

@@ -875,6 +875,12 @@ async fn a_restricted_acl_user_suffices_and_a_wrong_password_is_not_ready() {
     let items = polled_items(&poll(s.addr, &su, "t", 1, None).await);
     assert_eq!(items.len(), 1);
     assert_eq!((items[0].0, items[0].2.as_str()), (1, "hello"));
+    // Collections: every command and script they use.
+    let jwt = scopegate::token::unwrap_envelope(&su).unwrap().into_owned();
+    let mut c = ScsClient::connect(format!("http://{}", s.addr))
+        .await
+        .unwrap();
+    every_collection_command(&mut c, &jwt).await;
     // Nothing the gateway sent was refused (a refusal it swallowed would show here).
     let log = redis.command(&[b"ACL", b"LOG"]);
     assert_eq!(log, Resp::Array(vec![]), "ACL LOG: {log:?}");
@@ -1061,6 +1067,23 @@ async fn a_cluster_serves_items_batches_conditions_and_topics() {
     let texts: Vec<&str> = items.iter().map(|i| i.2.as_str()).collect();
     assert_eq!(texts, ["clustered", "by http"]);
 
+    // Collections on a cluster: UnionStore's sources live in other slots
+    // (and here, on other masters) than its destination.
+    let names = every_collection_command(&mut c, &jwt).await;
+    let masters_of_sources = cluster
+        .nodes
+        .iter()
+        .filter(|n| {
+            n.keys()
+                .iter()
+                .any(|k| k.starts_with(b"2:cl:d:") && k.windows(3).any(|w| w == b"zs-"))
+        })
+        .count();
+    assert!(
+        masters_of_sources >= 2,
+        "the sorted sets spread over the masters"
+    );
+
     // The items spread over the masters, all under the namespace.
     let per_node: Vec<usize> = cluster
         .nodes
@@ -1073,9 +1096,340 @@ async fn a_cluster_serves_items_batches_conditions_and_topics() {
         })
         .collect();
     println!("cluster: data keys per master {per_node:?}");
-    assert_eq!(per_node.iter().sum::<usize>(), 50 + 50 + 2);
+    assert_eq!(per_node.iter().sum::<usize>(), 50 + 50 + 2 + names.len());
     assert!(per_node.iter().all(|n| *n > 0), "{per_node:?}");
     assert!(cluster.keys().iter().all(|k| k.starts_with(b"2:cl:")));
+}
+
+/// One call of every collection RPC (so every command and script the
+/// collections use runs), each checked: on a restricted ACL user nothing may
+/// be refused, and on a cluster UnionStore reads sources in other slots than
+/// its destination. Returns the names of the collections it left behind.
+async fn every_collection_command(
+    c: &mut ScsClient<tonic::transport::Channel>,
+    jwt: &str,
+) -> Vec<&'static str> {
+    use momento_protos::common::Unbounded;
+    let b = |s: &str| s.as_bytes().to_vec();
+    let ttl = 60_000;
+    macro_rules! ok {
+        ($method:ident, $request:expr) => {
+            c.$method(call($request, jwt, Some(CACHE)))
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e:?}", stringify!($method)))
+                .into_inner()
+        };
+    }
+    let pair = |f: &str, v: &str| DictionaryFieldValuePair {
+        field: b(f),
+        value: b(v),
+    };
+    ok!(
+        dictionary_set,
+        DictionarySetRequest {
+            dictionary_name: b("dict"),
+            items: vec![pair("a", "1"), pair("b", "x")],
+            ttl_milliseconds: ttl,
+            refresh_ttl: true,
+        }
+    );
+    let n = ok!(
+        dictionary_increment,
+        DictionaryIncrementRequest {
+            dictionary_name: b("dict"),
+            field: b("a"),
+            amount: 2,
+            ttl_milliseconds: ttl,
+            refresh_ttl: false,
+        }
+    );
+    assert_eq!(n.value, 3);
+    ok!(
+        dictionary_get,
+        DictionaryGetRequest {
+            dictionary_name: b("dict"),
+            fields: vec![b("a"), b("z")]
+        }
+    );
+    ok!(
+        dictionary_fetch,
+        DictionaryFetchRequest {
+            dictionary_name: b("dict")
+        }
+    );
+    ok!(
+        dictionary_length,
+        DictionaryLengthRequest {
+            dictionary_name: b("dict")
+        }
+    );
+    ok!(
+        dictionary_delete,
+        DictionaryDeleteRequest {
+            dictionary_name: b("dict"),
+            delete: Some(dictionary_delete_request::Delete::Some(
+                dictionary_delete_request::Some {
+                    fields: vec![b("b")]
+                }
+            )),
+        }
+    );
+    ok!(
+        set_union,
+        SetUnionRequest {
+            set_name: b("set"),
+            elements: vec![b("a"), b("b"), b("c")],
+            ttl_milliseconds: ttl,
+            refresh_ttl: true
+        }
+    );
+    ok!(set_fetch, SetFetchRequest { set_name: b("set") });
+    ok!(
+        set_sample,
+        SetSampleRequest {
+            set_name: b("set"),
+            limit: 2
+        }
+    );
+    ok!(
+        set_contains,
+        SetContainsRequest {
+            set_name: b("set"),
+            elements: vec![b("a")]
+        }
+    );
+    ok!(set_length, SetLengthRequest { set_name: b("set") });
+    ok!(
+        set_pop,
+        SetPopRequest {
+            set_name: b("set"),
+            count: 1
+        }
+    );
+    use set_difference_request::{Difference, Minuend};
+    ok!(
+        set_difference,
+        SetDifferenceRequest {
+            set_name: b("set"),
+            difference: Some(Difference::Minuend(Minuend {
+                elements: vec![b("d")]
+            })),
+        }
+    );
+    ok!(
+        list_concatenate_back,
+        ListConcatenateBackRequest {
+            list_name: b("list"),
+            values: vec![b("a"), b("b"), b("c")],
+            ttl_milliseconds: ttl,
+            refresh_ttl: true,
+            truncate_front_to_size: 5,
+        }
+    );
+    ok!(
+        list_push_front,
+        ListPushFrontRequest {
+            list_name: b("list"),
+            value: b("z"),
+            ttl_milliseconds: ttl,
+            refresh_ttl: true,
+            truncate_back_to_size: 0,
+        }
+    );
+    ok!(
+        list_fetch,
+        ListFetchRequest {
+            list_name: b("list"),
+            start_index: None,
+            end_index: None
+        }
+    );
+    ok!(
+        list_length,
+        ListLengthRequest {
+            list_name: b("list")
+        }
+    );
+    ok!(
+        list_pop_back,
+        ListPopBackRequest {
+            list_name: b("list")
+        }
+    );
+    ok!(
+        list_remove,
+        ListRemoveRequest {
+            list_name: b("list"),
+            remove: Some(list_remove_request::Remove::AllElementsWithValue(b("a"))),
+        }
+    );
+    ok!(
+        list_erase,
+        ListEraseRequest {
+            list_name: b("list"),
+            erase: Some(list_erase_request::Erase::Some(
+                list_erase_request::ListRanges {
+                    ranges: vec![ListRange {
+                        begin_index: 0,
+                        count: 1
+                    }],
+                }
+            )),
+        }
+    );
+    let kept = ok!(
+        list_retain,
+        ListRetainRequest {
+            list_name: b("list"),
+            ttl_milliseconds: ttl,
+            refresh_ttl: false,
+            start_index: None,
+            end_index: None,
+        }
+    );
+    assert!(
+        matches!(kept.list, Some(list_retain_response::List::Found(_))),
+        "{kept:?}"
+    );
+    // Sorted sets: sources spread over the slots, one destination.
+    let sources: Vec<&'static str> = vec!["zs-a", "zs-b", "zs-c", "zs-d", "zs-e", "zs-f"];
+    for (i, name) in sources.iter().enumerate() {
+        ok!(
+            sorted_set_put,
+            SortedSetPutRequest {
+                set_name: b(name),
+                elements: vec![
+                    SortedSetElement {
+                        value: b("shared"),
+                        score: 1.0
+                    },
+                    SortedSetElement {
+                        value: b(name),
+                        score: i as f64
+                    }
+                ],
+                ttl_milliseconds: ttl,
+                refresh_ttl: true,
+            }
+        );
+    }
+    let stored = ok!(
+        sorted_set_union_store,
+        SortedSetUnionStoreRequest {
+            set_name: b("zs-dest"),
+            sources: sources
+                .iter()
+                .map(|n| sorted_set_union_store_request::Source {
+                    set_name: b(n),
+                    weight: 2.0
+                })
+                .collect(),
+            aggregate: 0,
+            ttl_milliseconds: ttl,
+        }
+    );
+    assert_eq!(
+        stored.length, 7,
+        "every source's own value and the shared one"
+    );
+    let score = ok!(
+        sorted_set_get_score,
+        SortedSetGetScoreRequest {
+            set_name: b("zs-dest"),
+            values: vec![b("shared"), b("zs-f")]
+        }
+    );
+    let Some(sorted_set_get_score_response::SortedSet::Found(found)) = score.sorted_set else {
+        panic!("{score:?}")
+    };
+    let scores: Vec<f64> = found.elements.iter().map(|e| e.score).collect();
+    assert_eq!(scores, [12.0, 10.0], "summed over every source, weighted");
+    use sorted_set_fetch_request::{ByIndex, ByScore, Range, by_index, by_score};
+    ok!(
+        sorted_set_fetch,
+        SortedSetFetchRequest {
+            set_name: b("zs-dest"),
+            order: 1,
+            with_scores: true,
+            range: Some(Range::ByIndex(ByIndex {
+                start: Some(by_index::Start::UnboundedStart(Unbounded {})),
+                end: Some(by_index::End::ExclusiveEndIndex(3))
+            })),
+        }
+    );
+    ok!(
+        sorted_set_fetch,
+        SortedSetFetchRequest {
+            set_name: b("zs-dest"),
+            order: 0,
+            with_scores: false,
+            range: Some(Range::ByScore(ByScore {
+                offset: 0,
+                count: -1,
+                min: Some(by_score::Min::MinScore(by_score::Score {
+                    score: 1.0,
+                    exclusive: true
+                })),
+                max: None
+            })),
+        }
+    );
+    ok!(
+        sorted_set_get_rank,
+        SortedSetGetRankRequest {
+            set_name: b("zs-dest"),
+            value: b("shared"),
+            order: 1
+        }
+    );
+    ok!(
+        sorted_set_length,
+        SortedSetLengthRequest {
+            set_name: b("zs-dest")
+        }
+    );
+    ok!(
+        sorted_set_length_by_score,
+        SortedSetLengthByScoreRequest {
+            set_name: b("zs-dest"),
+            min: None,
+            max: None
+        }
+    );
+    ok!(
+        sorted_set_increment,
+        SortedSetIncrementRequest {
+            set_name: b("zs-dest"),
+            value: b("new"),
+            amount: 1.5,
+            ttl_milliseconds: ttl,
+            refresh_ttl: false
+        }
+    );
+    ok!(
+        sorted_set_remove,
+        SortedSetRemoveRequest {
+            set_name: b("zs-dest"),
+            remove_elements: Some(sorted_set_remove_request::RemoveElements::Some(
+                sorted_set_remove_request::Some {
+                    values: vec![b("new")]
+                }
+            )),
+        }
+    );
+    let kind = ok!(
+        item_get_type,
+        ItemGetTypeRequest {
+            cache_key: b("zs-dest")
+        }
+    );
+    assert!(matches!(
+        kind.result,
+        Some(item_get_type_response::Result::Found(item_get_type_response::Found { item_type })) if item_type == item_get_type_response::ItemType::SortedSet as i32
+    ));
+    let mut names = vec!["dict", "set", "list", "zs-dest"];
+    names.extend(sources);
+    names
 }
 
 // ---------------------------------------------------------------------------

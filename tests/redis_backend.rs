@@ -6,6 +6,10 @@
 
 mod support;
 
+/// Collections against a reference model (both backends).
+#[path = "redis_backend/collections_model.rs"]
+mod collections_model;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,6 +56,28 @@ fn on_cache(name: &str) -> Permit<'_> {
 }
 
 fn backend_with(url: &str, namespace: &str, adjust: impl FnOnce(&mut RedisConfig)) -> RedisBackend {
+    let limits = scopegate::backend::Limits {
+        topic_replay: 5,
+        heartbeat: Duration::from_millis(300),
+        ..Default::default()
+    };
+    backend_of(url, namespace, limits, adjust)
+}
+
+fn backend_with_limits(
+    redis: &RedisServer,
+    namespace: &str,
+    limits: scopegate::backend::Limits,
+) -> RedisBackend {
+    backend_of(&redis.url(), namespace, limits, |_| {})
+}
+
+fn backend_of(
+    url: &str,
+    namespace: &str,
+    limits: scopegate::backend::Limits,
+    adjust: impl FnOnce(&mut RedisConfig),
+) -> RedisBackend {
     let mut config = RedisConfig {
         namespace: namespace.into(),
         command_timeout: Duration::from_millis(300),
@@ -59,11 +85,6 @@ fn backend_with(url: &str, namespace: &str, adjust: impl FnOnce(&mut RedisConfig
         ..RedisConfig::new(url)
     };
     adjust(&mut config);
-    let limits = scopegate::backend::Limits {
-        topic_replay: 5,
-        heartbeat: Duration::from_millis(300),
-        ..Default::default()
-    };
     RedisBackend::new(&config, limits, &[CACHE.into()], Metrics::new().backend()).unwrap()
 }
 

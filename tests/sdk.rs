@@ -10,6 +10,11 @@ use momento::cache::{GetResponse, configurations};
 use momento::{CacheClient, CredentialProvider, MomentoErrorCode};
 use support::server::{Server, start};
 
+mod sdk {
+    //! Suites of their own, sharing this binary and its client.
+    pub mod collections;
+}
+
 const CACHE: &str = "default-cache";
 
 /// A `CacheClient` holding `envelope`, talking plaintext gRPC to `server`.

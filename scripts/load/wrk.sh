@@ -22,30 +22,9 @@ WRK_CONNECTIONS=${WRK_CONNECTIONS:-32}
 H2LOAD_CLIENTS=${H2LOAD_CLIENTS:-4}
 H2LOAD_STREAMS=${H2LOAD_STREAMS:-16}
 HAPROXY_NBTHREAD=${HAPROXY_NBTHREAD:-$(nproc)}
-CLK_TCK=$(getconf CLK_TCK)
 WRK_LUA=scripts/load/wrk.lua
-
-# CPU ticks (utime + stime, fields 14 and 15 of /proc/PID/stat; the fields are
-# counted after the command name, which may hold spaces) of one process so far.
-proc_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-
-# wmeasure NAME "LABEL=PID ..." CMD...: runs CMD, bounded by LIMIT, output to
-# $work/w_NAME.out; writes $work/w_NAME.cpu: "clk_tck N" then "LABEL TICKS"
-# for every process over the run.
-wmeasure() {
-  local name=$1 procs=$2 p i=0 before=()
-  shift 2
-  echo "  $name ..." >&2
-  for p in $procs; do before+=("$(proc_ticks "${p#*=}")"); done
-  timeout "$LIMIT" "$@" > "$work/w_$name.out" 2> "$work/w_$name.err"
-  {
-    echo "clk_tck $CLK_TCK"
-    for p in $procs; do
-      echo "${p%%=*} $(($(proc_ticks "${p#*=}") - ${before[$i]}))"
-      i=$((i + 1))
-    done
-  } > "$work/w_$name.cpu"
-}
+# shellcheck source=common.sh
+source scripts/load/common.sh
 
 # wrk_run NAME PID URL [AUTHORIZATION]: wrk against URL, the server's CPU read
 # from PID. Without AUTHORIZATION, every request takes the next credential of
@@ -68,14 +47,6 @@ h2load_run() {
     -H "authorization: $JWT" -H 'cache: bench' "$url"
 }
 
-# in_order ROUND FIRST SECOND...: runs the commands (strings) in order in odd
-# rounds and in reverse order in even rounds.
-in_order() {
-  local round=$1 cmds=() i c
-  shift
-  if ((round % 2)); then cmds=("$@"); else for ((i = $#; i > 0; i--)); do cmds+=("${!i}"); done; fi
-  for c in "${cmds[@]}"; do eval "$c"; done
-}
 
 # expect CODE CURL_ARGS...: fails the run unless the request answers CODE.
 expect() {

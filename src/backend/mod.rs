@@ -5,6 +5,7 @@
 //! cache, key and topic are read from the permit, so a backend acts on
 //! exactly what was authorized. Backends do no permission checks of their own.
 
+pub mod collection;
 pub mod memory;
 pub mod redis;
 
@@ -165,6 +166,35 @@ impl CacheBackend for Backend {
     }
 }
 
+impl collection::CollectionBackend for Backend {
+    async fn collection(
+        &self,
+        permit: &Permit<'_>,
+        op: &collection::CollectionOp<'_>,
+    ) -> Result<collection::CollectionReply, BackendError> {
+        needs_class(permit, op.class())?;
+        each!(self, b => b.collection(permit, op).await)
+    }
+
+    async fn union_store(
+        &self,
+        permit: &Permit<'_>,
+        aggregate: collection::Aggregate,
+        ttl: Duration,
+    ) -> Result<u32, BackendError> {
+        needs_kind(permit, OperationKind::SortedSetUnionStore)?;
+        each!(self, b => b.union_store(permit, aggregate, ttl).await)
+    }
+
+    async fn describe(
+        &self,
+        permit: &Permit<'_>,
+    ) -> Result<Option<(collection::ItemType, Duration)>, BackendError> {
+        needs_class(permit, Class::Read)?;
+        each!(self, b => b.describe(permit).await)
+    }
+}
+
 impl TopicBackend for Backend {
     type Subscription = Subscription;
 
@@ -253,9 +283,13 @@ pub enum BackendError {
     Unavailable(String),
     #[error("backend timed out")]
     Timeout,
-    /// The item is not in a state the operation can act on (a non-integer incremented).
+    /// The item is not in a state the operation can act on (a non-integer
+    /// incremented, a collection of another type).
     #[error("{0}")]
     FailedPrecondition(&'static str),
+    /// A collection would grow past `max_collection_bytes`; nothing was written.
+    #[error("the collection would be larger than the item size limit")]
+    ItemTooLarge,
     /// The permit does not name one item (or one topic) for a call that acts
     /// on one: a bug in a front, refused rather than guessed at.
     #[error("operation refused")]
@@ -431,6 +465,9 @@ pub struct Limits {
     pub max_topics_per_cache: usize,
     /// An idle subscription yields a heartbeat this often.
     pub heartbeat: Duration,
+    /// The most bytes one collection may hold (SPEC 10): the app sets it to
+    /// `server.max_value_bytes`.
+    pub max_collection_bytes: usize,
 }
 
 impl Default for Limits {
@@ -441,6 +478,7 @@ impl Default for Limits {
             topic_replay_bytes: 16 * 1024 * 1024,
             max_topics_per_cache: 10_000,
             heartbeat: Duration::from_secs(5),
+            max_collection_bytes: 5 * 1024 * 1024,
         }
     }
 }

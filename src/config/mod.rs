@@ -332,6 +332,8 @@ fn backend_limits(raw: &raw::RawBackend, errors: &mut Vec<String>) -> Option<Bac
         topic_replay_bytes: raw.topic_replay_bytes,
         max_topics_per_cache: raw.max_topics_per_cache,
         heartbeat: heartbeat?,
+        // Set from `server.max_value_bytes` when the backend is built.
+        ..BackendLimits::default()
     })
 }
 

@@ -220,16 +220,9 @@ pub(crate) use rpcs;
 
 /// Methods that are classified and authorized, then answer UNIMPLEMENTED:
 /// authorization always comes first, so the answer never tells a caller
-/// anything its scope does not cover. `keyed:` rows authorize one key field
-/// of the request in the `cache` metadata's cache (via the service's `permit`
-/// and `one`); `global:` rows need a superuser (via the service's `permit`).
+/// anything its scope does not cover. `global:` rows need a superuser (via
+/// the service's `permit`).
 macro_rules! authorized_not_served {
-    (keyed: $($method:ident($request:ty) -> $response:ty, $field:ident;)+) => {
-        $( $crate::api::grpc::rpcs!(@method $method, $request, $response, |this, request| {
-            this.permit(&request, |r| one(&r.$field))?;
-            Err($crate::api::grpc::not_served())
-        }); )+
-    };
     (global: $($method:ident($request:ty) -> $response:ty;)+) => {
         $( $crate::api::grpc::rpcs!(@method $method, $request, $response, |this, request| {
             this.permit(&request, "")?;

@@ -1,40 +1,85 @@
 //! The embedded memory backend: one bounded moka store per cache, with per-item
 //! TTL, and the cache's topics beside it.
 
+mod collection;
 mod topics;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dashmap::DashMap;
 
+use collection::Collection;
 pub use topics::MemorySubscription;
 use topics::Topics;
 
 use moka::ops::compute::Op;
 
+use super::collection::{ItemType, wrong_type};
 use super::{
     BackendError, CacheBackend, Condition, ItemInfo, Limits, Resume, TopicBackend, TopicValue,
     TtlOutcome, TtlUpdate, item_of, topic_of,
 };
 use crate::scope::Permit;
 
+/// What an item holds. A collection is changed in place under its lock
+/// (inside moka's per-key `and_compute_with`, so writes to one item are
+/// serialized), never copied whole for a write.
+#[derive(Clone)]
+enum Value {
+    Scalar(Bytes),
+    Collection(Arc<Mutex<Collection>>),
+}
+
 #[derive(Clone)]
 struct Item {
-    value: Bytes,
+    value: Value,
     ttl: Duration,
     expires_at: Instant,
+    /// Bytes it counts for against the cache's bound (key excluded).
+    weight: usize,
 }
 
 impl Item {
     fn new(value: Bytes, ttl: Duration) -> Self {
         Item {
-            value,
+            weight: value.len(),
+            value: Value::Scalar(value),
             ttl,
             expires_at: crate::clock::std_deadline(ttl),
         }
     }
+
+    fn collection(collection: Arc<Mutex<Collection>>, bytes: usize, ttl: Duration) -> Self {
+        Item {
+            value: Value::Collection(collection),
+            ttl,
+            expires_at: crate::clock::std_deadline(ttl),
+            weight: bytes,
+        }
+    }
+
+    /// A scalar's value; a collection is the wrong type.
+    fn scalar(&self) -> Result<&Bytes, BackendError> {
+        match &self.value {
+            Value::Scalar(value) => Ok(value),
+            Value::Collection(_) => Err(wrong_type()),
+        }
+    }
+
+    fn item_type(&self) -> ItemType {
+        match &self.value {
+            Value::Scalar(_) => ItemType::Scalar,
+            Value::Collection(c) => lock(c).item_type(),
+        }
+    }
+}
+
+/// A collection's lock (a panic while holding it cannot leave the data
+/// half-changed: every change is validated before it is made).
+fn lock(c: &Mutex<Collection>) -> std::sync::MutexGuard<'_, Collection> {
+    c.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Each item lives for its own TTL.
@@ -58,7 +103,7 @@ impl moka::Expiry<Box<[u8]>, Item> for ItemExpiry {
 
 /// Bytes an entry holds, plus a fixed overhead per entry.
 fn weigh(key: &[u8], item: &Item) -> u32 {
-    u32::try_from(key.len() + item.value.len() + 64).unwrap_or(u32::MAX)
+    u32::try_from(key.len() + item.weight + 64).unwrap_or(u32::MAX)
 }
 
 /// One cache: its items and its topics.
@@ -157,7 +202,10 @@ impl MemoryBackend {
 impl CacheBackend for MemoryBackend {
     async fn get(&self, permit: &Permit<'_>) -> Result<Option<Bytes>, BackendError> {
         let (cache, key) = item_of(permit)?;
-        Ok(self.store(cache)?.items.get(key).map(|item| item.value))
+        match self.store(cache)?.items.get(key) {
+            Some(item) => item.scalar().cloned().map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn set(
@@ -187,10 +235,13 @@ impl CacheBackend for MemoryBackend {
     async fn item(&self, permit: &Permit<'_>) -> Result<Option<ItemInfo>, BackendError> {
         let (cache, key) = item_of(permit)?;
         let now = Instant::now();
-        Ok(self.store(cache)?.items.get(key).map(|item| ItemInfo {
-            remaining: item.expires_at.saturating_duration_since(now),
-            value: item.value,
-        }))
+        match self.store(cache)?.items.get(key) {
+            Some(item) => Ok(Some(ItemInfo {
+                remaining: item.expires_at.saturating_duration_since(now),
+                value: item.scalar()?.clone(),
+            })),
+            None => Ok(None),
+        }
     }
 
     // The read-modify-write operations below run in moka's `and_compute_with`,
@@ -204,19 +255,27 @@ impl CacheBackend for MemoryBackend {
         condition: &Condition,
     ) -> Result<bool, BackendError> {
         let (cache, key) = item_of(permit)?;
-        let mut stored = false;
+        let mut stored = Ok(false);
         self.store(cache)?
             .items
             .entry(key.into())
             .and_compute_with(|entry| {
-                if condition.holds(entry.as_ref().map(|e| e.value().value.as_ref())) {
-                    stored = true;
+                let current = match entry.as_ref().map(|e| e.value().scalar()) {
+                    None => None,
+                    Some(Ok(value)) => Some(value.as_ref()),
+                    Some(Err(e)) => {
+                        stored = Err(e);
+                        return Op::Nop;
+                    }
+                };
+                if condition.holds(current) {
+                    stored = Ok(true);
                     Op::Put(Item::new(value, ttl))
                 } else {
                     Op::Nop
                 }
             });
-        Ok(stored)
+        stored
     }
 
     async fn increment(
@@ -233,13 +292,13 @@ impl CacheBackend for MemoryBackend {
             .items
             .entry(key.into())
             .and_compute_with(|entry| {
-                let current = match entry {
+                let current = match entry.as_ref().map(|e| e.value().scalar()) {
                     None => Some(0),
-                    // Redis's integer syntax (no `+`, no leading zeros), so
-                    // both backends accept the same values.
-                    Some(e) => std::str::from_utf8(&e.value().value)
-                        .ok()
-                        .and_then(|t| t.parse::<i64>().ok().filter(|n| n.to_string() == t)),
+                    Some(Ok(value)) => collection::parse_integer(value),
+                    Some(Err(e)) => {
+                        result = Err(e);
+                        return Op::Nop;
+                    }
                 };
                 let Some(current) = current else {
                     return Op::Nop;
@@ -283,7 +342,11 @@ impl CacheBackend for MemoryBackend {
                     }
                 };
                 outcome = TtlOutcome::Set;
-                Op::Put(Item::new(item.value, ttl))
+                Op::Put(Item {
+                    ttl,
+                    expires_at: crate::clock::std_deadline(ttl),
+                    ..item
+                })
             });
         Ok(outcome)
     }

@@ -277,6 +277,17 @@ impl Link {
             return BackendError::Unavailable("the cache backend is unreachable".into());
         }
         match e.code() {
+            // A type mismatch, and the refusals of the collection scripts:
+            // the client's request, not the backend, so not counted as errors.
+            Some("WRONGTYPE") => crate::backend::collection::wrong_type(),
+            Some("SGTOOLARGE") => BackendError::ItemTooLarge,
+            Some("SGNOTINT") => {
+                BackendError::FailedPrecondition("the dictionary field is not an integer")
+            }
+            Some("SGOVERFLOW") => BackendError::FailedPrecondition("the increment overflows"),
+            Some("SGNAN") => {
+                BackendError::FailedPrecondition("the resulting score is not a number")
+            }
             Some("OOM") => {
                 self.metrics.error(command, "out_of_memory");
                 BackendError::LimitExceeded("the cache backend is out of memory")

@@ -8,6 +8,7 @@
 //! (a name missing from the view is looked up before NOT_FOUND); a cache
 //! deleted or flushed through another gateway is seen within `registry_refresh`.
 
+mod collection;
 mod config;
 mod keys;
 mod link;

@@ -1,12 +1,8 @@
-//! `cache_client.Scs`: scalar cache RPCs over the memory backend.
-//!
-//! Served: every scalar RPC (Get, GetWithHash, Set, SetIf, SetIfHash,
-//! SetIfNotExists, Delete, Increment, KeysExist, UpdateTtl, ItemGetTtl,
-//! ItemGetType, GetBatch, SetBatch). Collection RPCs are classified and
-//! authorized like the rest, then answer UNIMPLEMENTED: authorization always
-//! comes first, so the answer never tells a caller anything its scope does
-//! not cover.
+//! `cache_client.Scs`: every RPC of the cache service, scalar ones here and
+//! the collections' in [`collections`]. Each authorizes its keys as the kind
+//! its path was classified as, then validates, then calls the backend.
 
+mod collections;
 mod support;
 
 use std::sync::Arc;
@@ -18,12 +14,13 @@ use tonic::Request;
 use tonic::codegen::tokio_stream;
 
 pub use support::ScsFront;
-use support::{Streamed, get_response, one, set_ok};
+use support::{Streamed, get_response, set_ok};
 
-use super::{authorized_not_served, cache_name, caller, classified, kind, not_served, rpcs};
+use super::{cache_name, caller, classified, kind, rpcs};
+use crate::backend::collection::{CollectionBackend, ItemType as Type};
 use crate::backend::{CacheBackend, Condition, TtlOutcome, TtlUpdate, value_hash};
 use crate::error::{ApiError, ErrorCode};
-use crate::operation::{Keys, Operation, SourceKeys, Target};
+use crate::operation::{Keys, Operation, Target};
 
 /// How many GetBatch items are fetched ahead of the client's reading.
 const LOOKAHEAD: usize = 4;
@@ -324,10 +321,10 @@ impl ScsFront {
         request: Request<ItemGetTtlRequest>,
     ) -> Result<ItemGetTtlResponse, ApiError> {
         use item_get_ttl_response::{Found, Missing, Result as R};
-        let item = self.item(&request).await?;
-        let result = match item {
-            Some(item) => R::Found(Found {
-                remaining_ttl_millis: u64::try_from(item.remaining.as_millis()).unwrap_or(u64::MAX),
+        let permit = self.keyed(&request)?;
+        let result = match self.app.backend.describe(&permit).await? {
+            Some((_, remaining)) => R::Found(Found {
+                remaining_ttl_millis: u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX),
             }),
             None => R::Missing(Missing {}),
         };
@@ -341,28 +338,22 @@ impl ScsFront {
         request: Request<ItemGetTypeRequest>,
     ) -> Result<ItemGetTypeResponse, ApiError> {
         use item_get_type_response::{Found, ItemType, Missing, Result as R};
-        let item = self.item(&request).await?;
-        // The memory backend stores scalars only, so anything found is one.
-        let result = match item {
-            Some(_) => R::Found(Found {
-                item_type: ItemType::Scalar as i32,
+        let permit = self.keyed(&request)?;
+        let result = match self.app.backend.describe(&permit).await? {
+            Some((found, _)) => R::Found(Found {
+                item_type: match found {
+                    Type::Scalar => ItemType::Scalar,
+                    Type::Dictionary => ItemType::Dictionary,
+                    Type::Set => ItemType::Set,
+                    Type::List => ItemType::List,
+                    Type::SortedSet => ItemType::SortedSet,
+                } as i32,
             }),
             None => R::Missing(Missing {}),
         };
         Ok(ItemGetTypeResponse {
             result: Some(result),
         })
-    }
-
-    async fn sorted_set_union_store(
-        &self,
-        request: Request<SortedSetUnionStoreRequest>,
-    ) -> Result<SortedSetUnionStoreResponse, ApiError> {
-        self.permit(&request, |r| Target::Union {
-            destination: &r.set_name,
-            sources: SourceKeys(&r.sources),
-        })?;
-        Err(not_served())
     }
 }
 
@@ -387,41 +378,37 @@ impl Scs for ScsFront {
         item_get_ttl(ItemGetTtlRequest) -> ItemGetTtlResponse;
         item_get_type(ItemGetTypeRequest) -> ItemGetTypeResponse;
         sorted_set_union_store(SortedSetUnionStoreRequest) -> SortedSetUnionStoreResponse;
-    }
-
-    authorized_not_served! {
-        keyed:
-        dictionary_get(DictionaryGetRequest) -> DictionaryGetResponse, dictionary_name;
-        dictionary_fetch(DictionaryFetchRequest) -> DictionaryFetchResponse, dictionary_name;
-        dictionary_set(DictionarySetRequest) -> DictionarySetResponse, dictionary_name;
-        dictionary_increment(DictionaryIncrementRequest) -> DictionaryIncrementResponse, dictionary_name;
-        dictionary_delete(DictionaryDeleteRequest) -> DictionaryDeleteResponse, dictionary_name;
-        dictionary_length(DictionaryLengthRequest) -> DictionaryLengthResponse, dictionary_name;
-        set_fetch(SetFetchRequest) -> SetFetchResponse, set_name;
-        set_sample(SetSampleRequest) -> SetSampleResponse, set_name;
-        set_union(SetUnionRequest) -> SetUnionResponse, set_name;
-        set_difference(SetDifferenceRequest) -> SetDifferenceResponse, set_name;
-        set_contains(SetContainsRequest) -> SetContainsResponse, set_name;
-        set_length(SetLengthRequest) -> SetLengthResponse, set_name;
-        set_pop(SetPopRequest) -> SetPopResponse, set_name;
-        list_push_front(ListPushFrontRequest) -> ListPushFrontResponse, list_name;
-        list_push_back(ListPushBackRequest) -> ListPushBackResponse, list_name;
-        list_pop_front(ListPopFrontRequest) -> ListPopFrontResponse, list_name;
-        list_pop_back(ListPopBackRequest) -> ListPopBackResponse, list_name;
-        list_erase(ListEraseRequest) -> ListEraseResponse, list_name;
-        list_remove(ListRemoveRequest) -> ListRemoveResponse, list_name;
-        list_fetch(ListFetchRequest) -> ListFetchResponse, list_name;
-        list_length(ListLengthRequest) -> ListLengthResponse, list_name;
-        list_concatenate_front(ListConcatenateFrontRequest) -> ListConcatenateFrontResponse, list_name;
-        list_concatenate_back(ListConcatenateBackRequest) -> ListConcatenateBackResponse, list_name;
-        list_retain(ListRetainRequest) -> ListRetainResponse, list_name;
-        sorted_set_put(SortedSetPutRequest) -> SortedSetPutResponse, set_name;
-        sorted_set_fetch(SortedSetFetchRequest) -> SortedSetFetchResponse, set_name;
-        sorted_set_get_score(SortedSetGetScoreRequest) -> SortedSetGetScoreResponse, set_name;
-        sorted_set_remove(SortedSetRemoveRequest) -> SortedSetRemoveResponse, set_name;
-        sorted_set_increment(SortedSetIncrementRequest) -> SortedSetIncrementResponse, set_name;
-        sorted_set_get_rank(SortedSetGetRankRequest) -> SortedSetGetRankResponse, set_name;
-        sorted_set_length(SortedSetLengthRequest) -> SortedSetLengthResponse, set_name;
-        sorted_set_length_by_score(SortedSetLengthByScoreRequest) -> SortedSetLengthByScoreResponse, set_name;
+        dictionary_get(DictionaryGetRequest) -> DictionaryGetResponse;
+        dictionary_fetch(DictionaryFetchRequest) -> DictionaryFetchResponse;
+        dictionary_set(DictionarySetRequest) -> DictionarySetResponse;
+        dictionary_increment(DictionaryIncrementRequest) -> DictionaryIncrementResponse;
+        dictionary_delete(DictionaryDeleteRequest) -> DictionaryDeleteResponse;
+        dictionary_length(DictionaryLengthRequest) -> DictionaryLengthResponse;
+        set_fetch(SetFetchRequest) -> SetFetchResponse;
+        set_sample(SetSampleRequest) -> SetSampleResponse;
+        set_union(SetUnionRequest) -> SetUnionResponse;
+        set_difference(SetDifferenceRequest) -> SetDifferenceResponse;
+        set_contains(SetContainsRequest) -> SetContainsResponse;
+        set_length(SetLengthRequest) -> SetLengthResponse;
+        set_pop(SetPopRequest) -> SetPopResponse;
+        list_push_front(ListPushFrontRequest) -> ListPushFrontResponse;
+        list_push_back(ListPushBackRequest) -> ListPushBackResponse;
+        list_pop_front(ListPopFrontRequest) -> ListPopFrontResponse;
+        list_pop_back(ListPopBackRequest) -> ListPopBackResponse;
+        list_erase(ListEraseRequest) -> ListEraseResponse;
+        list_remove(ListRemoveRequest) -> ListRemoveResponse;
+        list_fetch(ListFetchRequest) -> ListFetchResponse;
+        list_length(ListLengthRequest) -> ListLengthResponse;
+        list_concatenate_front(ListConcatenateFrontRequest) -> ListConcatenateFrontResponse;
+        list_concatenate_back(ListConcatenateBackRequest) -> ListConcatenateBackResponse;
+        list_retain(ListRetainRequest) -> ListRetainResponse;
+        sorted_set_put(SortedSetPutRequest) -> SortedSetPutResponse;
+        sorted_set_fetch(SortedSetFetchRequest) -> SortedSetFetchResponse;
+        sorted_set_get_score(SortedSetGetScoreRequest) -> SortedSetGetScoreResponse;
+        sorted_set_remove(SortedSetRemoveRequest) -> SortedSetRemoveResponse;
+        sorted_set_increment(SortedSetIncrementRequest) -> SortedSetIncrementResponse;
+        sorted_set_get_rank(SortedSetGetRankRequest) -> SortedSetGetRankResponse;
+        sorted_set_length(SortedSetLengthRequest) -> SortedSetLengthResponse;
+        sorted_set_length_by_score(SortedSetLengthByScoreRequest) -> SortedSetLengthByScoreResponse;
     }
 }

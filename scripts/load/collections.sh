@@ -61,9 +61,10 @@ for gate in "$GATE" "$RGATE"; do
   [ "$(grep -ao 'player-' "$work/c_last.body" | wc -l)" = 10 ] || { echo "SortedSetFetch on $gate: not 10 elements" >&2; exit 1; }
 done
 
+# c_run NAME "LABEL=PID ..." URL FRAME
 c_run() {
-  local name=$1 pid=$2 url=$3 frame=$4
-  wmeasure "$name" "server=$pid" h2load -c "$H2LOAD_CLIENTS" -m "$H2LOAD_STREAMS" -D "$DURATION" \
+  local name=$1 procs=$2 url=$3 frame=$4
+  wmeasure "$name" "$procs" h2load -c "$H2LOAD_CLIENTS" -m "$H2LOAD_STREAMS" -D "$DURATION" \
     -d "$work/$frame.grpc" -H 'content-type: application/grpc' -H 'te: trailers' \
     -H "authorization: $JWT" -H 'cache: bench' "$url"
 }
@@ -71,10 +72,11 @@ c_run() {
 echo "load (collections): ${DURATION}s per run, h2load -c$H2LOAD_CLIENTS -m$H2LOAD_STREAMS, $ROUNDS rounds" >&2
 for round in $(seq "$ROUNDS"); do
   for backend in m r; do
-    if [ $backend = m ]; then pid=$GATE_PID url=$GATE; else pid=$RGATE_PID url=$RGATE; fi
+    # On Redis, Redis's own CPU is recorded too (the scripts run there).
+    if [ $backend = m ]; then procs="server=$GATE_PID" url=$GATE; else procs="server=$RGATE_PID redis=$REDIS_PID" url=$RGATE; fi
     in_order "$round" \
-      "c_run c_${backend}_get_$round $pid $url/cache_client.Scs/Get c_get" \
-      "c_run c_${backend}_dict_$round $pid $url/cache_client.Scs/DictionaryGet c_dict_get" \
-      "c_run c_${backend}_zset_$round $pid $url/cache_client.Scs/SortedSetFetch c_zset_fetch"
+      "c_run c_${backend}_get_$round '$procs' $url/cache_client.Scs/Get c_get" \
+      "c_run c_${backend}_dict_$round '$procs' $url/cache_client.Scs/DictionaryGet c_dict_get" \
+      "c_run c_${backend}_zset_$round '$procs' $url/cache_client.Scs/SortedSetFetch c_zset_fetch"
   done
 done

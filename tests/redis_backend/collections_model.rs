@@ -23,7 +23,8 @@ use super::{CACHE, SUPERUSER, TTL};
 const MAX_BYTES: usize = 160;
 const NAMES: [&[u8]; 3] = [b"a", b"b", b"c"];
 const ELEMENTS: [&[u8]; 6] = [b"", b"x", b"yy", b"zzz", b"1", b"-3"];
-const SCORES: [f64; 6] = [-2.0, -1.0, 0.0, 0.5, 1.0, 2.0];
+// -0.0 is stored as 0.0 on both backends (Redis orders the two as equal).
+const SCORES: [f64; 7] = [-2.0, -1.0, -0.0, 0.0, 0.5, 1.0, 2.0];
 
 #[derive(Clone, Debug)]
 enum Step {
@@ -586,7 +587,7 @@ fn model(
             let mut z = of!(SortedSet, ()).unwrap_or_default();
             for e in elements {
                 z.retain(|(v, _)| *v != e.value);
-                z.push((e.value.clone(), e.score));
+                z.push((e.value.clone(), e.score + 0.0));
             }
             zsort(&mut z);
             next = Some(Held::SortedSet(z));

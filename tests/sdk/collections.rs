@@ -127,6 +127,14 @@ async fn dictionaries_sets_and_item_types() {
     assert_eq!(code(c.list_fetch(CACHE, "a-set").await), precondition);
     assert_eq!(code(c.sorted_set_length(CACHE, d).await), precondition);
     assert_eq!(code(c.increment(CACHE, "a-zset", 1).await), precondition);
+    // Conditional scalar writes do not replace a collection.
+    assert_eq!(code(c.set_if_present(CACHE, d, "x").await), precondition);
+    assert_eq!(code(c.set_if_absent(CACHE, d, "x").await), precondition);
+    assert_eq!(code(c.set_if_not_equal(CACHE, d, "x", "y").await), precondition);
+    assert!(matches!(
+        c.dictionary_length(CACHE, d).await.unwrap(),
+        DictionaryLengthResponse::Hit { length: 2 }
+    ));
     // Nothing was half-written: the list still holds its one element.
     let list: Vec<String> = c.list_fetch(CACHE, "a-list").await.unwrap().try_into().unwrap();
     assert_eq!(list, ["x"]);
@@ -369,6 +377,23 @@ async fn collection_scopes_deny_what_their_role_and_prefix_do_not_grant() {
         ListLengthResponse::Hit { length: 1 }
     ));
     assert_eq!(code(su.dictionary_set_field(CACHE, "", "f", "v").await), MomentoErrorCode::InvalidArgumentError);
+
+    // A union past the bound is refused, and its destination left alone.
+    let mut names = Vec::new();
+    // Ten parts of 8,000 bytes each: 80,000 together, past 64 KiB.
+    for i in 0..10 {
+        let name = format!("user-1/part-{i}");
+        let elements: Vec<(String, f64)> = (0..400).map(|j| (format!("{i}-{j:05}"), j as f64)).collect();
+        su.sorted_set_put_elements(CACHE, name.as_str(), elements).await.unwrap();
+        names.push(name);
+    }
+    su.sorted_set_put_element(CACHE, "user-1/dest", "kept", 1.0).await.unwrap();
+    let parts: Vec<_> = names.iter().map(|n| SortedSetUnionStoreSource::new(n.as_str(), 1.0)).collect();
+    assert_eq!(code(su.sorted_set_union_store(CACHE, "user-1/dest", parts).await), limit);
+    assert!(matches!(
+        su.sorted_set_length(CACHE, "user-1/dest").await.unwrap(),
+        SortedSetLengthResponse::Hit { length: 1 }
+    ));
 }
 }
 

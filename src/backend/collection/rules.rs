@@ -128,8 +128,10 @@ impl ScoreBound {
     }
 }
 
-/// A score as Redis reads it back exactly (Rust's shortest round-trip form).
+/// A score as Redis reads it back exactly (Rust's shortest round-trip form;
+/// -0.0 is sent as 0, see [`stored_score`]).
 pub fn redis_score(score: f64) -> String {
+    let score = stored_score(score);
     if score == f64::INFINITY {
         "+inf".into()
     } else if score == f64::NEG_INFINITY {
@@ -176,23 +178,87 @@ pub fn weighted(score: f64, weight: f64) -> f64 {
     if weight == 0.0 { 0.0 } else { score * weight }
 }
 
-/// SortedSetUnionStore's union: each source's (value, score) pairs with its
-/// weight, combined by `aggregate`. Both backends compute it here.
-pub fn union_of<'v>(
+/// A score as stored: -0.0 becomes 0.0 (Redis orders the two as equal, so
+/// both backends store one zero).
+pub fn stored_score(score: f64) -> f64 {
+    score + 0.0
+}
+
+/// SortedSetUnionStore's union, built source by source: each source's
+/// (value, score) pairs with its weight, combined by the aggregate. Its size
+/// is kept as it grows, so a union past the bound is refused as soon as it
+/// passes it, not after every source was read. Both backends build it here.
+pub struct Union {
     aggregate: Aggregate,
-    sources: impl IntoIterator<Item = (f64, impl IntoIterator<Item = (&'v Bytes, f64)>)>,
-) -> std::collections::HashMap<Bytes, f64> {
-    let mut union = std::collections::HashMap::new();
-    for (weight, pairs) in sources {
-        for (value, score) in pairs {
-            let w = weighted(score, weight);
-            union
-                .entry(value.clone())
-                .and_modify(|s: &mut f64| *s = aggregate.combine(*s, w))
-                .or_insert(w);
+    max_bytes: usize,
+    bytes: usize,
+    scores: std::collections::HashMap<Bytes, f64>,
+}
+
+impl Union {
+    pub fn new(aggregate: Aggregate, max_bytes: usize) -> Union {
+        Union {
+            aggregate,
+            max_bytes,
+            bytes: 0,
+            scores: std::collections::HashMap::new(),
         }
     }
-    union
+
+    /// Adds one source.
+    pub fn add<'v>(
+        &mut self,
+        weight: f64,
+        pairs: impl IntoIterator<Item = (&'v Bytes, f64)>,
+    ) -> Result<(), crate::backend::BackendError> {
+        for (value, score) in pairs {
+            let w = stored_score(weighted(score, weight));
+            match self.scores.get_mut(value) {
+                Some(s) => *s = stored_score(self.aggregate.combine(*s, w)),
+                None => {
+                    self.bytes += scored_size(value.len());
+                    if self.bytes > self.max_bytes {
+                        return Err(crate::backend::BackendError::ItemTooLarge);
+                    }
+                    self.scores.insert(value.clone(), w);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The union's values and scores.
+    pub fn into_scores(self) -> std::collections::HashMap<Bytes, f64> {
+        self.scores
+    }
+}
+
+/// The half-open index ranges ListErase removes from a list of `len`
+/// elements: `(begin, count)` pairs clipped to the list, sorted by start
+/// (a list is then erased in one pass, whatever the ranges).
+pub fn erased_ranges(
+    ranges: &[momento_protos::cache_client::ListRange],
+    len: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let mut spans: Vec<std::ops::Range<usize>> = ranges
+        .iter()
+        .map(|r| {
+            let begin = (r.begin_index as usize).min(len);
+            begin..begin.saturating_add(r.count as usize).min(len)
+        })
+        .filter(|r| !r.is_empty())
+        .collect();
+    spans.sort_unstable_by_key(|r| r.start);
+    spans
+}
+
+/// Whether index `i` is erased, walking `spans` (from [`erased_ranges`])
+/// with `cursor` for increasing `i`.
+pub fn is_erased(spans: &[std::ops::Range<usize>], cursor: &mut usize, i: usize) -> bool {
+    while spans.get(*cursor).is_some_and(|r| r.end <= i) {
+        *cursor += 1;
+    }
+    spans.get(*cursor).is_some_and(|r| r.start <= i)
 }
 
 // Sizes. An element counts for what it takes in a fetch's answer (its
@@ -299,6 +365,37 @@ mod tests {
             }],
         }
         .encoded_len()
+    }
+
+    #[test]
+    fn erased_ranges_walk_overlapping_and_nested_ranges_in_one_pass() {
+        use momento_protos::cache_client::ListRange;
+        let cases: &[&[(u32, u32)]] = &[
+            &[(0, 10), (2, 1)],
+            &[(0, 3), (1, 1), (2, 6)],
+            &[(5, 0), (7, 100), (3, 2)],
+            &[(u32::MAX, u32::MAX), (0, 1)],
+            &[],
+        ];
+        for ranges in cases {
+            let ranges: Vec<ListRange> = ranges
+                .iter()
+                .map(|&(begin_index, count)| ListRange { begin_index, count })
+                .collect();
+            let spans = erased_ranges(&ranges, 12);
+            let mut cursor = 0;
+            for i in 0..12 {
+                let naive = ranges.iter().any(|r| {
+                    let b = r.begin_index as usize;
+                    i >= b && i < b.saturating_add(r.count as usize)
+                });
+                assert_eq!(
+                    is_erased(&spans, &mut cursor, i),
+                    naive,
+                    "{ranges:?} at {i}"
+                );
+            }
+        }
     }
 
     #[test]

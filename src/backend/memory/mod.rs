@@ -51,12 +51,12 @@ impl Item {
         }
     }
 
-    fn collection(collection: Arc<Mutex<Collection>>, bytes: usize, ttl: Duration) -> Self {
+    fn collection(collection: Arc<Mutex<Collection>>, weight: usize, ttl: Duration) -> Self {
         Item {
             value: Value::Collection(collection),
             ttl,
             expires_at: crate::clock::std_deadline(ttl),
-            weight: bytes,
+            weight,
         }
     }
 
@@ -215,15 +215,22 @@ impl CacheBackend for MemoryBackend {
         ttl: Duration,
     ) -> Result<(), BackendError> {
         let (cache, key) = item_of(permit)?;
+        // Every write to a key goes through its compute (moka serializes
+        // those per key, not a plain insert against them), so a collection
+        // write in flight cannot put back what this replaced.
         self.store(cache)?
             .items
-            .insert(key.into(), Item::new(value, ttl));
+            .entry(key.into())
+            .and_compute_with(|_| Op::Put(Item::new(value, ttl)));
         Ok(())
     }
 
     async fn delete(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
         let (cache, key) = item_of(permit)?;
-        self.store(cache)?.items.invalidate(key);
+        self.store(cache)?
+            .items
+            .entry(key.into())
+            .and_compute_with(|_| Op::Remove);
         Ok(())
     }
 

@@ -195,17 +195,24 @@ impl CacheBackend for RedisBackend {
             _ => None,
         };
         if let Some(existence) = native {
-            let mut options =
-                redis::SetOptions::default().with_expiration(redis::SetExpiry::PX(ttl));
+            // With GET, Redis answers the old value and refuses (WRONGTYPE,
+            // writing nothing) a key that holds a collection.
+            let mut options = redis::SetOptions::default()
+                .with_expiration(redis::SetExpiry::PX(ttl))
+                .get(true);
             if let Some(existence) = existence {
                 options = options.conditional_set(existence);
             }
-            let stored: Option<String> = link
+            let old: Option<Vec<u8>> = link
                 .run("set_if", |mut c| async move {
                     c.set_options(key, value.as_ref(), options).await
                 })
                 .await?;
-            return Ok(stored.is_some());
+            return Ok(match condition {
+                Condition::Absent => old.is_none(),
+                Condition::Present => old.is_some(),
+                _ => true,
+            });
         }
         // The rest: read, decide with `Condition::holds`, compare-and-set.
         for _ in 0..MAX_CAS_ATTEMPTS {

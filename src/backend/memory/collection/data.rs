@@ -9,7 +9,8 @@ use rand::seq::IteratorRandom;
 use crate::backend::BackendError;
 use crate::backend::collection::{
     CollectionOp, CollectionReply as Reply, Difference, End, ItemType, Order, ScoreBound,
-    element_size, length, pair_size, scored_size, wrong_type,
+    element_size, erased_ranges, is_erased, length, pair_size, scored_size, stored_score,
+    wrong_type,
 };
 
 /// A score with a total order (NaN never gets in: fronts refuse it).
@@ -40,6 +41,7 @@ pub(in crate::backend::memory) struct SortedSet {
 impl SortedSet {
     /// Sets a value's score; returns the change in size.
     fn put(&mut self, value: Bytes, score: f64) -> isize {
+        let score = stored_score(score);
         let grown = match self.scores.insert(value.clone(), score) {
             Some(old) => {
                 self.order.remove(&(Score(old), value.clone()));
@@ -129,6 +131,28 @@ impl Collection {
             Data::List(_) => ItemType::List,
             Data::SortedSet(_) => ItemType::SortedSet,
         }
+    }
+
+    /// How many elements (fields) it holds.
+    pub(in crate::backend::memory) fn len(&self) -> usize {
+        match &self.data {
+            Data::Dictionary(d) => d.len(),
+            Data::Set(s) => s.len(),
+            Data::List(l) => l.len(),
+            Data::SortedSet(z) => z.scores.len(),
+        }
+    }
+
+    /// What it weighs against the cache's byte bound: its size plus what
+    /// each element costs in memory beyond its bytes (handles, allocations,
+    /// hash and tree nodes; a sorted-set element is held twice).
+    pub(in crate::backend::memory) fn weight(&self) -> usize {
+        let per_element = match self.data {
+            Data::SortedSet(_) => 160,
+            _ => 80,
+        };
+        self.bytes
+            .saturating_add(self.len().saturating_mul(per_element))
     }
 
     pub(in crate::backend::memory) fn is_empty(&self) -> bool {
@@ -299,6 +323,43 @@ fn set(
     })
 }
 
+/// A push's exact growth in size: what it adds less what its truncation
+/// drops (counted without changing the list).
+pub(in crate::backend::memory) fn push_growth(
+    l: &VecDeque<Bytes>,
+    end: End,
+    values: &[Vec<u8>],
+    truncate_to: u32,
+) -> isize {
+    let added: usize = values.iter().map(|v| element_size(v.len())).sum();
+    let total = l.len() + values.len();
+    let limit = truncate_to as usize;
+    let dropped = if limit > 0 && total > limit {
+        total - limit
+    } else {
+        0
+    };
+    let size = |v: &[u8]| element_size(v.len());
+    // The list after the push, values and old elements in order; the
+    // truncation drops from the end opposite to the push.
+    let dropped_bytes: usize = match end {
+        End::Front => values
+            .iter()
+            .map(|v| size(v))
+            .chain(l.iter().map(|v| size(v)))
+            .rev()
+            .take(dropped)
+            .sum(),
+        End::Back => l
+            .iter()
+            .map(|v| size(v))
+            .chain(values.iter().map(|v| size(v)))
+            .take(dropped)
+            .sum(),
+    };
+    added as isize - dropped_bytes as isize
+}
+
 fn list(
     l: &mut VecDeque<Bytes>,
     op: CollectionOp<'_>,
@@ -365,12 +426,11 @@ fn list(
             match ranges {
                 None => l.clear(),
                 Some(ranges) => {
-                    let mut i = 0usize;
+                    // One pass, whatever the ranges (sorted once).
+                    let spans = erased_ranges(ranges, l.len());
+                    let (mut i, mut cursor) = (0usize, 0usize);
                     l.retain(|v| {
-                        let erased = ranges.iter().any(|r| {
-                            let begin = r.begin_index as usize;
-                            i >= begin && i < begin.saturating_add(r.count as usize)
-                        });
+                        let erased = is_erased(&spans, &mut cursor, i);
                         i += 1;
                         if erased {
                             *grown -= size(v);
@@ -453,7 +513,7 @@ fn sorted_set(
             Reply::Done
         }
         CollectionOp::SortedSetIncrement { value, amount, .. } => {
-            let next = z.scores.get(value).copied().unwrap_or(0.0) + amount;
+            let next = stored_score(z.scores.get(value).copied().unwrap_or(0.0) + amount);
             if next.is_nan() {
                 return Err(BackendError::FailedPrecondition(
                     "the resulting score is not a number",

@@ -7,14 +7,13 @@ mod data;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use moka::ops::compute::Op;
 
 pub(super) use data::{Collection, parse_integer};
 
 use super::{Item, MemoryBackend, Value, lock};
 use crate::backend::collection::{
-    Aggregate, CollectionBackend, CollectionOp, CollectionReply, ItemType, union_of, wrong_type,
+    Aggregate, CollectionBackend, CollectionOp, CollectionReply, ItemType, Union, wrong_type,
 };
 use crate::backend::{BackendError, item_of};
 use crate::operation::{Class, Target};
@@ -29,6 +28,24 @@ fn apply_within(
     max: usize,
 ) -> Result<CollectionReply, BackendError> {
     if c.bytes.saturating_add(op.max_growth()) <= max {
+        return c.apply(op);
+    }
+    // A push to a list kept near the bound by truncation (a capped feed):
+    // its exact growth is counted without copying the list.
+    if let (
+        CollectionOp::ListPush {
+            end,
+            values,
+            truncate_to,
+            ..
+        },
+        data::Data::List(l),
+    ) = (op, &c.data)
+    {
+        let grown = data::push_growth(l, *end, values, *truncate_to);
+        if c.bytes.saturating_add_signed(grown) > max {
+            return Err(BackendError::ItemTooLarge);
+        }
         return c.apply(op);
     }
     let mut copy = c.clone();
@@ -53,10 +70,16 @@ impl CollectionBackend for MemoryBackend {
             _ => Err(wrong_type()),
         };
         if op.class() == Class::Read {
-            return match store.items.get(key) {
-                None => Ok(CollectionReply::Missing),
-                Some(item) => lock(&*of_type(&item)?).apply(op),
+            let Some(item) = store.items.get(key) else {
+                return Ok(CollectionReply::Missing);
             };
+            let shared = of_type(&item)?;
+            let mut c = lock(&shared);
+            // Emptied by a write that is removing it right now: gone.
+            if c.is_empty() {
+                return Ok(CollectionReply::Missing);
+            }
+            return c.apply(op);
         }
         let max = self.limits.max_collection_bytes;
         let mut result = Ok(CollectionReply::Missing);
@@ -73,8 +96,8 @@ impl CollectionBackend for MemoryBackend {
                 if result.is_err() || c.is_empty() {
                     return Op::Nop;
                 }
-                let bytes = c.bytes;
-                return Op::Put(Item::collection(Arc::new(Mutex::new(c)), bytes, ttl.ttl));
+                let weight = c.weight();
+                return Op::Put(Item::collection(Arc::new(Mutex::new(c)), weight, ttl.ttl));
             };
             let item = entry.into_value();
             let shared = match of_type(&item) {
@@ -92,14 +115,14 @@ impl CollectionBackend for MemoryBackend {
             if c.is_empty() {
                 return Op::Remove;
             }
-            let bytes = c.bytes;
+            let weight = c.weight();
             drop(c);
             match op.ttl() {
-                Some(ttl) if ttl.refresh => Op::Put(Item::collection(shared, bytes, ttl.ttl)),
+                Some(ttl) if ttl.refresh => Op::Put(Item::collection(shared, weight, ttl.ttl)),
                 // The TTL stays: what remains of it.
                 _ => Op::Put(Item {
                     ttl: item.expires_at.saturating_duration_since(Instant::now()),
-                    weight: bytes,
+                    weight,
                     ..item
                 }),
             }
@@ -121,8 +144,9 @@ impl CollectionBackend for MemoryBackend {
             return Err(BackendError::WrongPermit);
         };
         let store = self.store(permit.cache())?;
-        // Each source's elements, copied out under its lock.
-        let mut read = Vec::with_capacity(sources.0.len());
+        // Each source folded in under its lock, the size bound checked as
+        // the union grows.
+        let mut union = Union::new(aggregate, self.limits.max_collection_bytes);
         for source in sources.0 {
             let Some(item) = store.items.get(source.set_name.as_slice()) else {
                 continue;
@@ -134,31 +158,19 @@ impl CollectionBackend for MemoryBackend {
             let data::Data::SortedSet(set) = &c.data else {
                 return Err(wrong_type());
             };
-            let pairs: Vec<(Bytes, f64)> = set.pairs().map(|(v, s)| (v.clone(), s)).collect();
-            read.push((f64::from(source.weight), pairs));
+            union.add(f64::from(source.weight), set.pairs())?;
         }
-        let union = union_of(
-            aggregate,
-            read.iter()
-                .map(|(w, pairs)| (*w, pairs.iter().map(|(v, s)| (v, *s)))),
-        );
-        let c = Collection::sorted(union);
-        if c.bytes > self.limits.max_collection_bytes {
-            return Err(BackendError::ItemTooLarge);
-        }
-        let length = crate::backend::collection::length(match &c.data {
-            data::Data::SortedSet(set) => set.pairs().count(),
-            _ => 0,
+        let c = Collection::sorted(union.into_scores());
+        let length = crate::backend::collection::length(c.len());
+        // Through the key's compute, like every write to a key.
+        store.items.entry(destination.into()).and_compute_with(|_| {
+            if c.is_empty() {
+                Op::Remove
+            } else {
+                let weight = c.weight();
+                Op::Put(Item::collection(Arc::new(Mutex::new(c)), weight, ttl))
+            }
         });
-        if c.is_empty() {
-            store.items.invalidate(destination);
-        } else {
-            let bytes = c.bytes;
-            store.items.insert(
-                destination.into(),
-                Item::collection(Arc::new(Mutex::new(c)), bytes, ttl),
-            );
-        }
         Ok(length)
     }
 
@@ -168,11 +180,17 @@ impl CollectionBackend for MemoryBackend {
     ) -> Result<Option<(ItemType, Duration)>, BackendError> {
         let (cache, key) = item_of(permit)?;
         let now = Instant::now();
-        Ok(self.store(cache)?.items.get(key).map(|item| {
-            (
+        Ok(self.store(cache)?.items.get(key).and_then(|item| {
+            // A collection emptied by a write that is removing it: gone.
+            if let Value::Collection(c) = &item.value
+                && lock(c).is_empty()
+            {
+                return None;
+            }
+            Some((
                 item.item_type(),
                 item.expires_at.saturating_duration_since(now),
-            )
+            ))
         }))
     }
 }

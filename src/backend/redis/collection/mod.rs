@@ -18,7 +18,7 @@ use redis::AsyncCommands;
 use super::{RedisBackend, ms};
 use crate::backend::collection::{
     Aggregate, CollectionBackend, CollectionOp, CollectionReply as Reply, Difference, End,
-    IndexRange, ItemType, Order, length, redis_score, union_of,
+    IndexRange, ItemType, Order, Union, length, redis_score,
 };
 use crate::backend::{BackendError, item_of};
 use crate::operation::Target;
@@ -416,7 +416,9 @@ impl CollectionBackend for RedisBackend {
         let link = &self.inner.link;
         // Each source with its own command: in a cluster they may live in
         // other slots than the destination and each other.
-        let mut read = Vec::with_capacity(sources.0.len());
+        // Each folded in as it is read, the size bound checked as the union
+        // grows.
+        let mut union = Union::new(aggregate, self.inner.limits.max_collection_bytes);
         for source in sources.0 {
             let key = self.inner.item_key(cache, &source.set_name).await?;
             let key = &key;
@@ -435,20 +437,9 @@ impl CollectionBackend for RedisBackend {
                 .into_iter()
                 .map(|(v, s)| Ok((Bytes::from(v), score(&s)?)))
                 .collect::<Result<Vec<_>, BackendError>>()?;
-            read.push((f64::from(source.weight), pairs));
+            union.add(f64::from(source.weight), pairs.iter().map(|(v, s)| (v, *s)))?;
         }
-        let union = union_of(
-            aggregate,
-            read.iter()
-                .map(|(w, pairs)| (*w, pairs.iter().map(|(v, s)| (v, *s)))),
-        );
-        let bytes: usize = union
-            .keys()
-            .map(|v| crate::backend::collection::scored_size(v.len()))
-            .sum();
-        if bytes > self.inner.limits.max_collection_bytes {
-            return Err(BackendError::ItemTooLarge);
-        }
+        let union = union.into_scores();
         let key = self.inner.item_key(cache, destination).await?;
         let mut s = scripts::SORTED_SET_REPLACE.key(&key);
         s.arg("*").arg(ms(ttl));

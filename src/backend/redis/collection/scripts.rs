@@ -253,14 +253,19 @@ return redis.call('LLEN', k)
 if not existed then return false end
 if ARGV[2] == 'a' then redis.call('UNLINK', k) return 0 end
 local all = redis.call('LRANGE', k, 0, -1)
-local keep = {}
-for i = 1, #all do
-  local erased = false
-  for j = 3, #ARGV, 2 do
-    local begin, count = tonumber(ARGV[j]), tonumber(ARGV[j + 1])
-    if i - 1 >= begin and i - 1 < begin + count then erased = true end
-  end
-  if not erased then keep[#keep + 1] = all[i] end
+local n = #all
+-- The ranges clipped to the list and sorted by start, then one pass.
+local spans = {}
+for j = 3, #ARGV, 2 do
+  local a = tonumber(ARGV[j])
+  local b = math.min(a + tonumber(ARGV[j + 1]), n)
+  if a < b then spans[#spans + 1] = {a, b} end
+end
+table.sort(spans, function(x, y) return x[1] < y[1] end)
+local keep, s = {}, 1
+for i = 0, n - 1 do
+  while spans[s] and spans[s][2] <= i do s = s + 1 end
+  if not (spans[s] and spans[s][1] <= i) then keep[#keep + 1] = all[i + 1] end
 end
 if #keep == #all then return #all end
 local ttl = redis.call('PTTL', k)

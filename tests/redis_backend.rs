@@ -7,7 +7,7 @@
 mod support;
 
 /// Collections against a reference model (both backends).
-#[path = "redis_backend/collections_model.rs"]
+#[path = "redis_backend/collections_model/mod.rs"]
 mod collections_model;
 
 use std::sync::Arc;

@@ -1492,3 +1492,79 @@ async fn oversized_values_are_413_and_never_reach_redis() {
     assert_eq!(put(s.addr, &su, &path, &[7u8; 1024]).await.status, 204);
     assert!(redis.keys().iter().any(|k| k.ends_with(b"too-big")));
 }
+
+/// A collection stored under a larger bound (the setting lowered since) is
+/// refused whole, RESOURCE_EXHAUSTED, rather than answered past the bound
+/// an SDK accepts; a range of it, and its length, are still served.
+#[tokio::test]
+async fn a_collection_over_a_lowered_bound_is_fetched_by_range_not_whole() {
+    let redis = RedisServer::start();
+    let before = start(on_redis(redis.url(), "shrink")).await;
+    let jwt = scopegate::token::unwrap_envelope(&before.superuser)
+        .unwrap()
+        .into_owned();
+    let mut c = ScsClient::connect(format!("http://{}", before.addr))
+        .await
+        .unwrap();
+    let push = ListConcatenateBackRequest {
+        list_name: b"big".to_vec(),
+        values: vec![vec![b'x'; 30_000]; 3],
+        ttl_milliseconds: 60_000,
+        refresh_ttl: true,
+        truncate_front_to_size: 0,
+    };
+    c.list_concatenate_back(call(push, &jwt, Some(CACHE)))
+        .await
+        .unwrap();
+    let after = start(|config| {
+        on_redis(redis.url(), "shrink")(config);
+        config.server.max_value_bytes = 64 * 1024;
+    })
+    .await;
+    let jwt = scopegate::token::unwrap_envelope(&after.superuser)
+        .unwrap()
+        .into_owned();
+    let mut c = ScsClient::connect(format!("http://{}", after.addr))
+        .await
+        .unwrap();
+    let fetch = |end: Option<i32>| ListFetchRequest {
+        list_name: b"big".to_vec(),
+        start_index: None,
+        end_index: end.map(list_fetch_request::EndIndex::ExclusiveEnd),
+    };
+    let whole = c
+        .list_fetch(call(fetch(None), &jwt, Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(whole.code(), tonic::Code::ResourceExhausted, "{whole:?}");
+    assert_eq!(
+        whole.metadata().get("err").map(|v| v.to_str().unwrap()),
+        Some("item_size_limit_exceeded")
+    );
+    let first = c
+        .list_fetch(call(fetch(Some(1)), &jwt, Some(CACHE)))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(list_fetch_response::List::Found(found)) = first.list else {
+        panic!("{first:?}")
+    };
+    assert_eq!(found.values.len(), 1);
+    let length = c
+        .list_length(call(
+            ListLengthRequest {
+                list_name: b"big".to_vec(),
+            },
+            &jwt,
+            Some(CACHE),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(matches!(
+        length.list,
+        Some(list_length_response::List::Found(
+            list_length_response::Found { length: 3 }
+        ))
+    ));
+}

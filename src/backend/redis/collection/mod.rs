@@ -59,13 +59,36 @@ fn score(text: &[u8]) -> Result<f64, BackendError> {
         .ok_or_else(|| BackendError::Unavailable("the cache backend sent a malformed score".into()))
 }
 
-/// WITHSCORES pairs.
-fn scored(pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Reply, BackendError> {
-    pairs
-        .into_iter()
-        .map(|(v, s)| Ok((Bytes::from(v), score(&s)?)))
-        .collect::<Result<_, _>>()
-        .map(Reply::Scored)
+/// A fetch's elements from a script's `packed` netstrings (`<len>:<bytes>`,
+/// value then score), sliced from the one reply without copying.
+fn unpack_scored(blob: Vec<u8>) -> Result<Reply, BackendError> {
+    let blob = Bytes::from(blob);
+    let mut at = 0;
+    let mut elements = Vec::new();
+    while at < blob.len() {
+        let value = netstring(&blob, &mut at)?;
+        let score = score(&netstring(&blob, &mut at)?)?;
+        elements.push((value, score));
+    }
+    Ok(Reply::Scored(elements))
+}
+
+/// The netstring at `*at`, which moves past it.
+fn netstring(blob: &Bytes, at: &mut usize) -> Result<Bytes, BackendError> {
+    let malformed = || BackendError::Unavailable("the cache backend sent a malformed reply".into());
+    let rest = blob.get(*at..).ok_or_else(malformed)?;
+    let colon = rest.iter().position(|&b| b == b':').ok_or_else(malformed)?;
+    let len: usize = std::str::from_utf8(&rest[..colon])
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(malformed)?;
+    let start = *at + colon + 1;
+    let end = start
+        .checked_add(len)
+        .filter(|&e| e <= blob.len())
+        .ok_or_else(malformed)?;
+    *at = end;
+    Ok(blob.slice(start..end))
 }
 
 /// A collection of no elements does not exist.

@@ -64,6 +64,14 @@ local function sum_pairs(flat)
   for i = 1, #flat, 2 do n = n + psize(flat[i], flat[i + 1]) end
   return n
 end
+-- A fetch's elements as one string of netstrings (`<len>:<bytes>`, value
+-- then score): one bulk reply for the gateway to read instead of two per
+-- element (its parse of a reply costs per element).
+local function packed(flat)
+  local out = {}
+  for i = 1, #flat do out[i] = #flat[i] .. ':' .. flat[i] end
+  return table.concat(out)
+end
 local function sum_scored(values)
   local n = 0
   for i = 1, #values do n = n + zsize(values[i]) end
@@ -285,24 +293,24 @@ ttl_after(ARGV[2], ARGV[3])
 return redis.call('LLEN', k)
 ";
     /// ARGV: type, start, end, rev (1/0). False for a missing sorted set,
-    /// else value, score pairs.
+    /// else value, score pairs, `packed`.
     SORTED_SET_FETCH_BY_INDEX = r"
 if not existed then return false end
 local a, b = range(redis.call('ZCARD', k), ARGV[2], ARGV[3])
-if b <= a then return {} end
+if b <= a then return '' end
 if ARGV[4] == '1' then
-  return redis.call('ZRANGE', k, a, b - 1, 'REV', 'WITHSCORES')
+  return packed(redis.call('ZRANGE', k, a, b - 1, 'REV', 'WITHSCORES'))
 end
-return redis.call('ZRANGE', k, a, b - 1, 'WITHSCORES')
+return packed(redis.call('ZRANGE', k, a, b - 1, 'WITHSCORES'))
 ";
     /// ARGV: type, min, max (Redis's forms), rev (1/0), offset, count (-1:
-    /// all). False for a missing sorted set, else value, score pairs.
+    /// all). False for a missing sorted set, else value, score pairs, `packed`.
     SORTED_SET_FETCH_BY_SCORE = r"
 if not existed then return false end
 if ARGV[4] == '1' then
-  return redis.call('ZRANGE', k, ARGV[3], ARGV[2], 'BYSCORE', 'REV', 'LIMIT', ARGV[5], ARGV[6], 'WITHSCORES')
+  return packed(redis.call('ZRANGE', k, ARGV[3], ARGV[2], 'BYSCORE', 'REV', 'LIMIT', ARGV[5], ARGV[6], 'WITHSCORES'))
 end
-return redis.call('ZRANGE', k, ARGV[2], ARGV[3], 'BYSCORE', 'LIMIT', ARGV[5], ARGV[6], 'WITHSCORES')
+return packed(redis.call('ZRANGE', k, ARGV[2], ARGV[3], 'BYSCORE', 'LIMIT', ARGV[5], ARGV[6], 'WITHSCORES'))
 ";
     /// ARGV[2..]: values. False for a missing sorted set, else each score or false.
     SORTED_SET_SCORES = r"

@@ -2,7 +2,7 @@
 
 use redis::AsyncCommands;
 
-use super::{Call, count, ends, flag, missing_if_empty, score, scored, scripts};
+use super::{Call, count, ends, flag, missing_if_empty, score, scripts, unpack_scored};
 use crate::backend::BackendError;
 use crate::backend::collection::{CollectionOp as O, CollectionReply as Reply, Order, redis_score};
 
@@ -21,9 +21,8 @@ pub(super) async fn apply(call: &Call<'_>, op: &O<'_>) -> Result<Reply, BackendE
             let (start, end) = ends(range);
             let mut s = call.script(&scripts::SORTED_SET_FETCH_BY_INDEX);
             s.arg(start).arg(end).arg(flag(order == Order::Descending));
-            let got: Option<Vec<(Vec<u8>, Vec<u8>)>> =
-                call.link.eval("sorted_set_fetch", &s).await?;
-            got.map_or(Ok(Reply::Missing), scored)?
+            let got: Option<Vec<u8>> = call.link.eval("sorted_set_fetch", &s).await?;
+            got.map_or(Ok(Reply::Missing), unpack_scored)?
         }
         O::SortedSetFetchByScore {
             min,
@@ -38,9 +37,8 @@ pub(super) async fn apply(call: &Call<'_>, op: &O<'_>) -> Result<Reply, BackendE
                 .arg(flag(order == Order::Descending))
                 .arg(offset)
                 .arg(count.map_or(-1, |c| i64::try_from(c).unwrap_or(i64::MAX)));
-            let got: Option<Vec<(Vec<u8>, Vec<u8>)>> =
-                call.link.eval("sorted_set_fetch", &s).await?;
-            got.map_or(Ok(Reply::Missing), scored)?
+            let got: Option<Vec<u8>> = call.link.eval("sorted_set_fetch", &s).await?;
+            got.map_or(Ok(Reply::Missing), unpack_scored)?
         }
         O::SortedSetGetScore { values } => {
             let mut s = call.script(&scripts::SORTED_SET_SCORES);

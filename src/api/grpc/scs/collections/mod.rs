@@ -56,7 +56,26 @@ impl ScsFront {
                 )
             });
         }
-        Ok(self.app.backend.collection(permit, &op).await?)
+        let reply = self.app.backend.collection(permit, &op).await?;
+        // A collection is kept within the bound as its fetch would encode
+        // it, so only one stored under a larger bound (the setting lowered
+        // since, on Redis) can answer more: refused whole rather than sent
+        // past what an SDK accepts; a range of it can still be fetched.
+        if answer_size(&reply) > max_bytes {
+            return Err(ApiError::too_large(max_bytes));
+        }
+        Ok(reply)
+    }
+}
+
+/// What a fetch's elements take in its answer (the sizes of SPEC 10).
+fn answer_size(reply: &CollectionReply) -> usize {
+    use crate::backend::collection::{element_size, pair_size, scored_size};
+    match reply {
+        CollectionReply::Values(v) => v.iter().map(|e| element_size(e.len())).sum(),
+        CollectionReply::Pairs(p) => p.iter().map(|(f, v)| pair_size(f.len(), v.len())).sum(),
+        CollectionReply::Scored(s) => s.iter().map(|(v, _)| scored_size(v.len())).sum(),
+        _ => 0,
     }
 }
 

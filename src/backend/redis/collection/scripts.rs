@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
+/// What every script starts with: the key, the type check, `existed`.
 const PRELUDE: &str = r"
 local k = KEYS[1]
 local t = redis.call('TYPE', k)['ok']
@@ -19,17 +20,34 @@ if t ~= 'none' and ARGV[1] ~= '*' and t ~= ARGV[1] then
   return redis.error_reply('WRONGTYPE the item holds another type than this operation needs')
 end
 local existed = t ~= 'none'
+";
+
+/// The helpers, each (name, code), defined only in the scripts that use
+/// them (a `local function` is made anew on every run, so a read does not
+/// pay for the writes' helpers). Later ones use earlier ones only.
+const HELPERS: &[(&str, &str)] = &[
+    (
+        "too_large",
+        r"
 local function too_large()
   return redis.error_reply('SGTOOLARGE the collection would be larger than the item size limit')
-end
--- A write's TTL: set when the write made the collection, or when it refreshes.
+end",
+    ),
+    // A write's TTL: set when the write made the collection, or when it refreshes.
+    (
+        "ttl_after",
+        r"
 local function ttl_after(ms, refresh)
   if redis.call('EXISTS', k) == 1 and ((not existed) or refresh == '1') then
     redis.call('PEXPIRE', k, ms)
   end
-end
--- A start-inclusive, end-exclusive range ('' = open), negative from the end,
--- clamped: returns the zero-based [a, b).
+end",
+    ),
+    // A start-inclusive, end-exclusive range ('' = open), negative from the
+    // end, clamped: returns the zero-based [a, b).
+    (
+        "range",
+        r"
 local function range(len, s, e)
   local function at(i)
     i = tonumber(i)
@@ -43,44 +61,103 @@ local function range(len, s, e)
   if e ~= '' then b = at(e) end
   if b < a then b = a end
   return a, b
-end
--- Sizes: what an element takes in a fetch's answer (rules.rs).
+end",
+    ),
+    // Sizes: what an element takes in a fetch's answer (rules.rs).
+    (
+        "vl",
+        r"
 local function vl(n)
   if n < 128 then return 1 elseif n < 16384 then return 2
   elseif n < 2097152 then return 3 elseif n < 268435456 then return 4 end
   return 5
-end
-local function fs(n) return 1 + vl(n) + n end
-local function esize(e) return fs(#e) end
-local function psize(f, v) return fs(fs(#f) + fs(#v)) end
-local function zsize(v) return fs(fs(#v) + 9) end
+end",
+    ),
+    ("fs", "\nlocal function fs(n) return 1 + vl(n) + n end"),
+    ("esize", "\nlocal function esize(e) return fs(#e) end"),
+    (
+        "psize",
+        "\nlocal function psize(f, v) return fs(fs(#f) + fs(#v)) end",
+    ),
+    (
+        "zsize",
+        "\nlocal function zsize(v) return fs(fs(#v) + 9) end",
+    ),
+    (
+        "sum_elements",
+        r"
 local function sum_elements(list)
   local n = 0
   for i = 1, #list do n = n + esize(list[i]) end
   return n
-end
+end",
+    ),
+    (
+        "sum_pairs",
+        r"
 local function sum_pairs(flat)
   local n = 0
   for i = 1, #flat, 2 do n = n + psize(flat[i], flat[i + 1]) end
   return n
-end
--- A fetch's elements as one string of netstrings (`<len>:<bytes>`, value
--- then score): one bulk reply for the gateway to read instead of two per
--- element (its parse of a reply costs per element).
-local function packed(flat)
-  local out = {}
-  for i = 1, #flat do out[i] = #flat[i] .. ':' .. flat[i] end
-  return table.concat(out)
-end
+end",
+    ),
+    (
+        "sum_scored",
+        r"
 local function sum_scored(values)
   local n = 0
   for i = 1, #values do n = n + zsize(values[i]) end
   return n
-end
-";
+end",
+    ),
+    // A fetch's elements as one string of netstrings (`<len>:<bytes>`, value
+    // then score): one bulk reply for the gateway to read instead of two per
+    // element (its parse of a reply costs per element).
+    (
+        "packed",
+        r"
+local function packed(flat)
+  local out = {}
+  for i = 1, #flat do
+    local v = flat[i]
+    out[3 * i - 2], out[3 * i - 1], out[3 * i] = #v, ':', v
+  end
+  return table.concat(out)
+end",
+    ),
+];
 
 fn script(body: &str) -> Script {
-    Script::new(&format!("{PRELUDE}{body}"))
+    Script::new(&source(body))
+}
+
+/// PRELUDE, the helpers `body` uses (and those they use), then `body`.
+fn source(body: &str) -> String {
+    let mut needed = vec![false; HELPERS.len()];
+    for i in (0..HELPERS.len()).rev() {
+        let name = HELPERS[i].0;
+        let used_by_later = HELPERS[i + 1..]
+            .iter()
+            .zip(&needed[i + 1..])
+            .any(|((_, code), &on)| on && uses(code, name));
+        needed[i] = uses(body, name) || used_by_later;
+    }
+    let helpers: String = HELPERS
+        .iter()
+        .zip(&needed)
+        .filter(|(_, on)| **on)
+        .map(|((_, code), _)| *code)
+        .collect();
+    format!("{PRELUDE}{helpers}\n{body}")
+}
+
+/// Whether Lua `code` calls `name` (a whole word followed by `(`).
+fn uses(code: &str, name: &str) -> bool {
+    code.match_indices(name).any(|(at, _)| {
+        let before = code[..at].chars().next_back();
+        let after = code[at + name.len()..].chars().next();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_') && after == Some('(')
+    })
 }
 
 macro_rules! scripts {
@@ -381,4 +458,31 @@ for i = 3, #ARGV, 2 do redis.call('ZADD', k, ARGV[i + 1], ARGV[i]) end
 if #ARGV > 2 then redis.call('PEXPIRE', k, ARGV[2]) end
 return redis.call('ZCARD', k)
 ";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_script_defines_the_helpers_it_uses_and_only_those() {
+        let push = source("if size > 1 then return too_large() end size = size + esize(v)");
+        for helper in ["too_large", "esize", "fs", "vl"] {
+            assert!(
+                push.contains(&format!("local function {helper}(")),
+                "{helper}"
+            );
+        }
+        for helper in ["ttl_after", "range", "psize", "sum_pairs", "packed"] {
+            assert!(
+                !push.contains(&format!("local function {helper}(")),
+                "{helper}"
+            );
+        }
+        let read = source("if not existed then return false end");
+        assert!(!read.contains("local function"), "{read}");
+        assert!(uses("x = sum_scored(y)", "sum_scored"));
+        assert!(!uses("x = my_esize(y)", "esize"));
+        assert!(!uses("-- esize", "esize"));
+    }
 }

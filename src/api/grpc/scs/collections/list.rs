@@ -5,40 +5,67 @@ use tonic::Request;
 
 use super::{length_of, range, unexpected};
 use crate::api::grpc::scs::support::ScsFront;
-use crate::backend::collection::{CollectionOp, CollectionReply as Reply, CollectionTtl, End};
+use crate::backend::collection::{CollectionOp, CollectionReply as Reply, End};
 use crate::error::ApiError;
-use crate::scope::Permit;
+
+/// The four list writes that add (push and concatenate, at either end).
+trait ListAdd {
+    const END: End;
+    fn list_name(&self) -> &[u8];
+    fn values(&self) -> &[Vec<u8>];
+    /// The size to truncate the other end to (0: none).
+    fn truncate_to(&self) -> u32;
+    fn ttl(&self) -> (u64, bool);
+}
+
+macro_rules! list_add {
+    ($($request:ty: $end:ident, |$r:ident| $values:expr, $truncate:ident;)+) => {
+        $(impl ListAdd for $request {
+            const END: End = End::$end;
+            fn list_name(&self) -> &[u8] {
+                &self.list_name
+            }
+            fn values(&self) -> &[Vec<u8>] {
+                let $r = self;
+                $values
+            }
+            fn truncate_to(&self) -> u32 {
+                self.$truncate
+            }
+            fn ttl(&self) -> (u64, bool) {
+                (self.ttl_milliseconds, self.refresh_ttl)
+            }
+        })+
+    };
+}
+
+list_add! {
+    ListPushFrontRequest: Front, |r| std::slice::from_ref(&r.value), truncate_back_to_size;
+    ListPushBackRequest: Back, |r| std::slice::from_ref(&r.value), truncate_front_to_size;
+    ListConcatenateFrontRequest: Front, |r| &r.values, truncate_back_to_size;
+    ListConcatenateBackRequest: Back, |r| &r.values, truncate_front_to_size;
+}
 
 impl ScsFront {
     /// Push and Concatenate: the list's length after the write.
-    async fn push(
-        &self,
-        permit: &Permit<'_>,
-        end: End,
-        values: &[Vec<u8>],
-        truncate_to: u32,
-        ttl: CollectionTtl,
-    ) -> Result<u32, ApiError> {
+    async fn add<T: ListAdd + Sync>(&self, request: &Request<T>) -> Result<u32, ApiError> {
+        let permit = self.collection_permit(request, |r| r.list_name())?;
+        let r = request.get_ref();
+        let (milliseconds, refresh) = r.ttl();
         let op = CollectionOp::ListPush {
-            end,
-            values,
-            truncate_to,
-            ttl,
+            end: T::END,
+            values: r.values(),
+            truncate_to: r.truncate_to(),
+            ttl: self.collection_ttl(milliseconds, refresh)?,
         };
-        length_of(self.apply(permit, op).await?)?.ok_or_else(unexpected)
+        length_of(self.apply(&permit, op).await?)?.ok_or_else(unexpected)
     }
 
     pub(in crate::api::grpc::scs) async fn list_push_front(
         &self,
         request: Request<ListPushFrontRequest>,
     ) -> Result<ListPushFrontResponse, ApiError> {
-        let permit = self.collection_permit(&request, |r| &r.list_name)?;
-        let r = request.get_ref();
-        let ttl = self.collection_ttl(r.ttl_milliseconds, r.refresh_ttl)?;
-        let values = std::slice::from_ref(&r.value);
-        let list_length = self
-            .push(&permit, End::Front, values, r.truncate_back_to_size, ttl)
-            .await?;
+        let list_length = self.add(&request).await?;
         Ok(ListPushFrontResponse { list_length })
     }
 
@@ -46,13 +73,7 @@ impl ScsFront {
         &self,
         request: Request<ListPushBackRequest>,
     ) -> Result<ListPushBackResponse, ApiError> {
-        let permit = self.collection_permit(&request, |r| &r.list_name)?;
-        let r = request.get_ref();
-        let ttl = self.collection_ttl(r.ttl_milliseconds, r.refresh_ttl)?;
-        let values = std::slice::from_ref(&r.value);
-        let list_length = self
-            .push(&permit, End::Back, values, r.truncate_front_to_size, ttl)
-            .await?;
+        let list_length = self.add(&request).await?;
         Ok(ListPushBackResponse { list_length })
     }
 
@@ -60,12 +81,7 @@ impl ScsFront {
         &self,
         request: Request<ListConcatenateFrontRequest>,
     ) -> Result<ListConcatenateFrontResponse, ApiError> {
-        let permit = self.collection_permit(&request, |r| &r.list_name)?;
-        let r = request.get_ref();
-        let ttl = self.collection_ttl(r.ttl_milliseconds, r.refresh_ttl)?;
-        let list_length = self
-            .push(&permit, End::Front, &r.values, r.truncate_back_to_size, ttl)
-            .await?;
+        let list_length = self.add(&request).await?;
         Ok(ListConcatenateFrontResponse { list_length })
     }
 
@@ -73,12 +89,7 @@ impl ScsFront {
         &self,
         request: Request<ListConcatenateBackRequest>,
     ) -> Result<ListConcatenateBackResponse, ApiError> {
-        let permit = self.collection_permit(&request, |r| &r.list_name)?;
-        let r = request.get_ref();
-        let ttl = self.collection_ttl(r.ttl_milliseconds, r.refresh_ttl)?;
-        let list_length = self
-            .push(&permit, End::Back, &r.values, r.truncate_front_to_size, ttl)
-            .await?;
+        let list_length = self.add(&request).await?;
         Ok(ListConcatenateBackResponse { list_length })
     }
 

@@ -386,6 +386,54 @@ async fn every_failure_has_its_status() {
 
 both_backends! {
 #[tokio::test]
+async fn collection_requests_are_capped_in_elements_and_element_size() {
+    let s = start(|c| {
+        c.server.max_keys_per_request = 3;
+        c.server.max_value_bytes = 1024;
+    })
+    .await;
+    let su = jwt(&s.superuser);
+    let t = Some(su.as_str());
+    let mut c = client(&s).await;
+    let union = |elements: Vec<Vec<u8>>| SetUnionRequest {
+        set_name: b"capped".to_vec(),
+        elements,
+        ttl_milliseconds: 60_000,
+        refresh_ttl: true,
+    };
+    // More elements than server.max_keys_per_request: INVALID_ARGUMENT.
+    let four = c
+        .set_union(call(union(vec![b"a".to_vec(); 4]), t, Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(four.code(), Code::InvalidArgument, "{four:?}");
+    // One element over max_value_bytes: RESOURCE_EXHAUSTED, named by `err`.
+    let big = c
+        .set_union(call(union(vec![vec![b'x'; 1025]]), t, Some(CACHE)))
+        .await
+        .unwrap_err();
+    assert_eq!(big.code(), Code::ResourceExhausted, "{big:?}");
+    assert_eq!(
+        big.metadata().get("err").map(|v| v.to_str().unwrap()),
+        Some("element_size_limit_exceeded")
+    );
+    // Neither wrote anything; three small elements are within both caps.
+    let fetch = || call(SetFetchRequest { set_name: b"capped".to_vec() }, t, Some(CACHE));
+    let missing = c.set_fetch(fetch()).await.unwrap().into_inner();
+    assert!(matches!(missing.set, Some(set_fetch_response::Set::Missing(_))));
+    c.set_union(call(union(vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]), t, Some(CACHE)))
+        .await
+        .unwrap();
+    let found = c.set_fetch(fetch()).await.unwrap().into_inner();
+    let Some(set_fetch_response::Set::Found(found)) = found.set else {
+        panic!("{found:?}")
+    };
+    assert_eq!(found.elements.len(), 3);
+}
+}
+
+both_backends! {
+#[tokio::test]
 async fn collection_rpcs_are_authorized_before_anything_else() {
     let s = start(|_| {}).await;
     let token = jwt(&s.mint(r#"{"permissions":[{"role":"readwrite","cache":"default-cache","item":{"keyPrefix":"d/"}}]}"#, true, Some(600)));

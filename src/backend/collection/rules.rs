@@ -23,19 +23,6 @@ pub enum ItemType {
     SortedSet,
 }
 
-impl ItemType {
-    /// The name FAILED_PRECONDITION messages use.
-    pub const fn name(self) -> &'static str {
-        match self {
-            ItemType::Scalar => "scalar",
-            ItemType::Dictionary => "dictionary",
-            ItemType::Set => "set",
-            ItemType::List => "list",
-            ItemType::SortedSet => "sorted set",
-        }
-    }
-}
-
 /// The refusal of an operation on an item of another type.
 pub fn wrong_type() -> crate::backend::BackendError {
     crate::backend::BackendError::FailedPrecondition(

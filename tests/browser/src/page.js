@@ -12,8 +12,13 @@
 import {
   AuthClient,
   CacheClient,
+  CacheDictionaryFetch,
   CacheGet,
+  CacheItemGetType,
+  CacheListFetch,
   CacheSet,
+  CacheSetFetch,
+  CacheSortedSetFetch,
   Configurations,
   CredentialProvider,
   DefaultMomentoLoggerFactory,
@@ -21,7 +26,9 @@ import {
   DisposableTokenScopes,
   ExpiresIn,
   GenerateDisposableToken,
+  ItemType,
   MomentoErrorCode,
+  SortedSetOrder,
   TopicClient,
   TopicConfigurations,
   TopicPublish,
@@ -197,6 +204,37 @@ async function run(params) {
     const miss = await cache.get(CACHE, `${user}/absent-${run}`);
     check(miss instanceof CacheGet.Miss, `absent key: ${show(miss)}`);
     return { key };
+  });
+
+  await step(`collections under ${user}/ (gRPC-Web): dictionary, set, list, sorted set`, async () => {
+    const cache = cacheClient(disposable(gateway, needs('token')));
+    const name = kind => `${user}/${kind}-${run}`;
+    await cache.dictionarySetFields(CACHE, name('dict'), { a: '1', b: '2' });
+    const dict = await cache.dictionaryFetch(CACHE, name('dict'));
+    check(dict instanceof CacheDictionaryFetch.Hit, `dictionaryFetch: ${show(dict)}`);
+    const fields = Object.entries(dict.valueRecord()).sort().join(';');
+    check(fields === 'a,1;b,2', `dictionary ${fields}`);
+    await cache.setAddElements(CACHE, name('set'), ['x', 'y', 'x']);
+    const set = await cache.setFetch(CACHE, name('set'));
+    check(set instanceof CacheSetFetch.Hit, `setFetch: ${show(set)}`);
+    check([...set.valueSet()].sort().join() === 'x,y', `set ${[...set.valueSet()]}`);
+    await cache.listConcatenateBack(CACHE, name('list'), ['1', '2', '3']);
+    const list = await cache.listFetch(CACHE, name('list'), { startIndex: 1 });
+    check(list instanceof CacheListFetch.Hit, `listFetch: ${show(list)}`);
+    check(list.valueList().join() === '2,3', `list ${list.valueList()}`);
+    await cache.sortedSetPutElements(CACHE, name('zset'), { ann: 2, bob: 1, cat: 2 });
+    const zset = await cache.sortedSetFetchByRank(CACHE, name('zset'), { order: SortedSetOrder.Descending });
+    check(zset instanceof CacheSortedSetFetch.Hit, `sortedSetFetchByRank: ${show(zset)}`);
+    const order = zset.valueArray().map(e => `${e.value}:${e.score}`).join();
+    check(order === 'cat:2,ann:2,bob:1', `descending, ties by value reversed: ${order}`);
+    const kind = await cache.itemGetType(CACHE, name('zset'));
+    check(kind instanceof CacheItemGetType.Hit && kind.itemType() === ItemType.SORTED_SET, `itemGetType: ${show(kind)}`);
+    const missing = await cache.dictionaryFetch(CACHE, name('none'));
+    check(missing instanceof CacheDictionaryFetch.Miss, `missing dictionary: ${show(missing)}`);
+    // The vended scope's key prefix applies to collection names.
+    expectError(await cache.dictionaryFetch(CACHE, 'bob/dict'), MomentoErrorCode.PERMISSION_ERROR, 'dictionaryFetch bob/dict');
+    expectError(await cache.sortedSetPutElement(CACHE, 'bob/zset', 'v', 1), MomentoErrorCode.PERMISSION_ERROR, 'sortedSetPutElement bob/zset');
+    return { order };
   });
 
   await step('bob/x is a PermissionError', async () => {

@@ -65,16 +65,23 @@ impl CollectionBackend for MemoryBackend {
     ) -> Result<CollectionReply, BackendError> {
         let (cache, key) = item_of(permit)?;
         let store = self.store(cache)?;
-        let of_type = |item: &Item| match &item.value {
-            Value::Collection(c) if lock(c).item_type() == op.item_type() => Ok(Arc::clone(c)),
-            _ => Err(wrong_type()),
+        // The type is checked under the one lock the op takes.
+        let of_type = |c: &Collection| {
+            if c.item_type() == op.item_type() {
+                Ok(())
+            } else {
+                Err(wrong_type())
+            }
         };
         if op.class() == Class::Read {
             let Some(item) = store.items.get(key) else {
                 return Ok(CollectionReply::Missing);
             };
-            let shared = of_type(&item)?;
-            let mut c = lock(&shared);
+            let Value::Collection(shared) = &item.value else {
+                return Err(wrong_type());
+            };
+            let mut c = lock(shared);
+            of_type(&c)?;
             // Emptied by a write that is removing it right now: gone.
             if c.is_empty() {
                 return Ok(CollectionReply::Missing);
@@ -100,15 +107,13 @@ impl CollectionBackend for MemoryBackend {
                 return Op::Put(Item::collection(Arc::new(Mutex::new(c)), weight, ttl.ttl));
             };
             let item = entry.into_value();
-            let shared = match of_type(&item) {
-                Ok(c) => c,
-                Err(e) => {
-                    result = Err(e);
-                    return Op::Nop;
-                }
+            let Value::Collection(shared) = &item.value else {
+                result = Err(wrong_type());
+                return Op::Nop;
             };
+            let shared = Arc::clone(shared);
             let mut c = lock(&shared);
-            result = apply_within(&mut c, op, max);
+            result = of_type(&c).and_then(|()| apply_within(&mut c, op, max));
             if result.is_err() {
                 return Op::Nop;
             }

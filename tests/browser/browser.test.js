@@ -178,23 +178,40 @@ before(async () => {
   if (BACKEND === 'redis') devEnv.SCOPEGATE_BACKEND_URL = process.env.SCOPEGATE_TEST_REDIS_URL;
   fixture.dev = await startGateway('the dev gateway', ['serve', '--dev'], devEnv);
 
-  fixture.browser = await chromium.launchPersistentContext(tempDir('chromium'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    timeout: 30000,
-  });
+  fixture.browser = await launchChromium();
   fixture.browser.setDefaultTimeout(15000);
 });
+
+// Chromium on a busy machine can fail to come up at all (its launch hangs
+// before the DevTools pipe answers): a fresh profile is tried again, at most
+// three times of 30 s each, so a slow start is not a failed suite and a
+// broken browser still fails within the suite's bound.
+async function launchChromium() {
+  let last;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      return await chromium.launchPersistentContext(tempDir('chromium'), {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+        timeout: 30000,
+      });
+    } catch (e) {
+      last = e;
+      console.error(`chromium did not start (attempt ${attempt} of 3): ${String(e).split('\n')[0]}`);
+    }
+  }
+  throw last;
+}
 
 after(async () => {
   if (fixture.browser) await fixture.browser.close().catch(() => {});

@@ -227,11 +227,14 @@ pub enum HttpRoute<'p> {
 impl OperationKind {
     /// Classifies an HTTP request by the table's `Http` rows.
     pub fn from_http<'p>(method: &str, path: &'p str) -> HttpRoute<'p> {
+        let Some(path) = split_path(path) else {
+            return HttpRoute::NoRoute;
+        };
         let mut path_matched = false;
-        for &(kind, row_method, template) in HTTP_ROWS.iter() {
-            if let Some(captures) = captures(template, path) {
-                if row_method == method {
-                    return HttpRoute::Row(kind, captures);
+        for row in HTTP_ROWS.iter() {
+            if let Some(captures) = captures(&row.segments, &path) {
+                if row.method == method {
+                    return HttpRoute::Row(row.kind, captures);
                 }
                 path_matched = true;
             }
@@ -244,37 +247,80 @@ impl OperationKind {
     }
 }
 
-/// The table's HTTP rows, split into method and path template once.
-static HTTP_ROWS: std::sync::LazyLock<Vec<(OperationKind, &'static str, &'static str)>> =
-    std::sync::LazyLock::new(|| {
-        OperationKind::ALL
-            .iter()
-            .filter(|kind| kind.service() == Service::Http)
-            .map(|&kind| {
-                let (method, template) = kind.route().split_once(' ').unwrap_or(("", ""));
-                (kind, method, template)
-            })
-            .collect()
-    });
+/// More path segments than any HTTP row has.
+const MAX_SEGMENTS: usize = 4;
 
-/// Matches `path` against a row's template (`/cache/{cache}`): the same
-/// number of segments, literal ones equal; returns what the captures matched.
-fn captures<'p>(template: &str, path: &'p str) -> Option<[&'p str; 2]> {
-    let mut found = [""; 2];
-    let mut n = 0;
-    let mut want = template.strip_prefix('/')?.split('/');
-    let mut got = path.strip_prefix('/')?.split('/');
-    loop {
-        match (want.next(), got.next()) {
-            (None, None) => return Some(found),
-            (Some(w), Some(g)) if w.starts_with('{') => {
-                *found.get_mut(n)? = g;
-                n += 1;
-            }
-            (Some(w), Some(g)) if w == g => {}
-            _ => return None,
+/// A path's segments (`/cache/c` -> `cache`, `c`), or `None` when it does not
+/// start with `/` or has more segments than any row.
+struct Segments<'p> {
+    segments: [&'p str; MAX_SEGMENTS],
+    len: usize,
+}
+
+fn split_path(path: &str) -> Option<Segments<'_>> {
+    let rest = path.strip_prefix('/')?;
+    let mut out = Segments {
+        segments: [""; MAX_SEGMENTS],
+        len: 0,
+    };
+    // Split on the byte: `/` is ASCII, so every cut is a character boundary.
+    let mut start = 0;
+    for (i, &b) in rest.as_bytes().iter().enumerate() {
+        if b == b'/' {
+            *out.segments.get_mut(out.len)? = &rest[start..i];
+            out.len += 1;
+            start = i + 1;
         }
     }
+    *out.segments.get_mut(out.len)? = &rest[start..];
+    out.len += 1;
+    Some(out)
+}
+
+/// One of the table's HTTP rows, its method and path template split once.
+struct HttpRow {
+    kind: OperationKind,
+    method: &'static str,
+    /// The template's segments; `{...}` captures one path segment.
+    segments: Vec<&'static str>,
+}
+
+static HTTP_ROWS: std::sync::LazyLock<Vec<HttpRow>> = std::sync::LazyLock::new(|| {
+    OperationKind::ALL
+        .iter()
+        .filter(|kind| kind.service() == Service::Http)
+        .map(|&kind| {
+            let (method, template) = kind.route().split_once(' ').unwrap_or(("", ""));
+            let segments = template
+                .strip_prefix('/')
+                .map(|t| t.split('/').collect())
+                .unwrap_or_default();
+            HttpRow {
+                kind,
+                method,
+                segments,
+            }
+        })
+        .collect()
+});
+
+/// Matches a path's segments against a row's template (`cache`, `{cache}`):
+/// as many segments, literal ones equal; returns what the captures matched.
+fn captures<'p>(template: &[&str], path: &Segments<'p>) -> Option<[&'p str; 2]> {
+    if template.len() != path.len {
+        return None;
+    }
+    let mut found = [""; 2];
+    let mut n = 0;
+    for (want, &got) in template.iter().zip(&path.segments) {
+        if want.starts_with('{') {
+            *found.get_mut(n)? = got;
+            n += 1;
+        } else if *want != got {
+            return None;
+        }
+    }
+    Some(found)
 }
 
 impl OperationKind {
@@ -512,7 +558,18 @@ mod tests {
             ("GET", "cache/c", NoRoute),
             ("GET", "/", NoRoute),
             ("GET", "/cache_client.Scs/Get", NoRoute),
+            // Longer than any row, at and past the segment bound.
+            ("GET", "/topics/c/t/u/v", NoRoute),
+            ("GET", "/a/b/c/d/e/f/g", NoRoute),
+            ("GET", "//", NoRoute),
+            ("GET", "", NoRoute),
         ];
+        // Every row fits the bound, so no path that could match is cut off.
+        assert!(
+            HTTP_ROWS
+                .iter()
+                .all(|row| row.segments.len() < MAX_SEGMENTS)
+        );
         for (method, path, want) in cases {
             assert_eq!(
                 OperationKind::from_http(method, path),

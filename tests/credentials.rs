@@ -309,6 +309,70 @@ fn the_verification_cache_is_keyed_by_the_exact_bytes() {
 }
 
 #[test]
+fn a_key_rotation_is_seen_by_every_cached_verification() {
+    let f = fixture();
+    let minted = f.mint(RW_C, CredentialKind::Disposable, Some(HOUR));
+    // Verified, then served from this thread's table and the shared cache.
+    for _ in 0..3 {
+        assert!(f.auth.authenticate_at(&minted.envelope, NOW).is_ok());
+    }
+    // From another thread: a hit in the shared cache, stored in that thread's table.
+    std::thread::scope(|t| {
+        t.spawn(|| assert!(f.auth.authenticate_at(&minted.envelope, NOW).is_ok()));
+    });
+    // k1 leaves the ring: no level may serve what it verified.
+    let keys = vec![RingKey::hs256("k2", &[7u8; 32]).unwrap()];
+    f.auth
+        .replace_ring(Arc::new(KeyRing::new(keys, Some("k2")).unwrap()));
+    assert_eq!(
+        f.auth.authenticate_at(&minted.envelope, NOW).unwrap_err(),
+        AuthError::UnknownKid
+    );
+    std::thread::scope(|t| {
+        t.spawn(|| {
+            assert_eq!(
+                f.auth.authenticate_at(&minted.envelope, NOW).unwrap_err(),
+                AuthError::UnknownKid
+            );
+        });
+    });
+    // Back in the ring: verified afresh, and served again.
+    f.auth.replace_ring(Arc::clone(&f.ring));
+    assert!(f.auth.authenticate_at(&minted.envelope, NOW).is_ok());
+}
+
+#[test]
+fn cached_verifications_are_revoked_and_expire_on_every_level() {
+    let f = fixture();
+    let minted = f.mint(RW_C, CredentialKind::Disposable, Some(HOUR));
+    let verified = f.auth.authenticate_at(&minted.envelope, NOW).unwrap();
+    assert!(f.auth.authenticate_at(&minted.envelope, NOW + 1).is_ok());
+    f.revocations
+        .revoke(token::RevokeBy::Jti, &verified.jti, NOW + 1, None)
+        .unwrap();
+    assert_eq!(
+        f.auth
+            .authenticate_at(&minted.envelope, NOW + 2)
+            .unwrap_err(),
+        AuthError::Revoked
+    );
+    // Two authenticators in one thread never serve each other's entries:
+    // this one's k1 is another secret, so the credential is not its own.
+    let fresh = f.mint(RW_C, CredentialKind::Disposable, Some(HOUR));
+    assert!(f.auth.authenticate_at(&fresh.envelope, NOW).is_ok());
+    let keys = vec![RingKey::hs256("k1", &[9u8; 32]).unwrap()];
+    let other = Authenticator::new(
+        Arc::new(KeyRing::new(keys, Some("k1")).unwrap()),
+        AuthPolicy::default(),
+        Arc::new(RevocationList::default()),
+    );
+    assert_eq!(
+        other.authenticate_at(&fresh.envelope, NOW).unwrap_err(),
+        AuthError::BadSignature
+    );
+}
+
+#[test]
 fn key_ring_rules() {
     use scopegate::token::KeyError;
     assert_eq!(

@@ -24,6 +24,10 @@ type HttpCase<'a> = (
     &'a [u8],
 );
 
+/// The client address of every in-process request.
+const LOOPBACK: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 40000);
+
 struct Front {
     app: Arc<App>,
     grpc: Grpc,
@@ -47,7 +51,7 @@ fn front() -> Front {
 
 /// Status, headers (with a gRPC response's trailers folded in), body.
 async fn call(f: &Front, req: Request<Full<Bytes>>) -> (u16, http::HeaderMap, Bytes) {
-    let response = api::handle(&f.app, &f.grpc, &f.budget, req).await;
+    let response = api::handle(&f.app, &f.grpc, LOOPBACK, &f.budget, req).await;
     let (mut parts, body) = response.into_parts();
     let collected = body.collect().await.unwrap();
     if let Some(trailers) = collected.trailers() {

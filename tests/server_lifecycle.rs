@@ -93,8 +93,40 @@ async fn slow_and_half_sent_requests_time_out() {
         reply.is_empty() || reply.starts_with("HTTP/1.1 408"),
         "{reply}"
     );
-    // A body that never arrives: the request times out with 504.
+    // A head dripped a byte at a time (each wakes the connection) is cut off
+    // at the same deadline, on a keep-alive connection's second request too.
     let credential = s.mint(ALL, true, Some(60));
+    let mut stream = TcpStream::connect(s.addr).await.unwrap();
+    let first = format!(
+        "GET /cache/default-cache?key=k HTTP/1.1\r\nhost: x\r\nauthorization: {credential}\r\n\r\n"
+    );
+    stream.write_all(first.as_bytes()).await.unwrap();
+    let mut buf = vec![0; 4096];
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 404"));
+    let started = std::time::Instant::now();
+    let mut closed = false;
+    for byte in b"GET /cache/default-cache?key=k HTTP/1.1\r\nhost: x\r\nx-pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" {
+        if stream.write_all(&[*byte]).await.is_err() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if !closed {
+        let reply = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+        assert!(
+            reply.is_empty() || reply.starts_with("HTTP/1.1 408"),
+            "{reply}"
+        );
+    }
+    // Cut off near the deadline, not after the whole drip (about 4.5 s).
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    // A body that never arrives: the request times out with 504.
     let mut stream = TcpStream::connect(s.addr).await.unwrap();
     let head = format!(
         "PUT /cache/default-cache?key=k&ttl_seconds=9 HTTP/1.1\r\nhost: x\r\nauthorization: {credential}\r\ncontent-length: 10\r\n\r\nabc"

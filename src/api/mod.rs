@@ -24,11 +24,6 @@ use tokio::sync::Semaphore;
 use crate::app::App;
 use crate::cors;
 
-/// The peer address of the connection a request came on (in its extensions),
-/// for limits per client address.
-#[derive(Clone, Copy, Debug)]
-pub struct ClientAddr(pub std::net::SocketAddr);
-
 /// Errors a response body can end with (a gRPC stream's status, for one).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -89,11 +84,14 @@ impl hyper::body::Body for ResponseBody {
     }
 }
 
-/// Serves one request on the main port. `budget` is the request bytes the
-/// requests of its connection may hold at once (see [`grpc`]'s body checks).
+/// Serves one request on the main port. `peer` is the address its connection
+/// came from (for limits per client address); `budget` is the request bytes
+/// the requests of its connection may hold at once (see [`grpc`]'s body
+/// checks).
 pub async fn handle(
     app: &App,
     grpc: &grpc::Grpc,
+    peer: std::net::SocketAddr,
     budget: &Arc<Semaphore>,
     req: Request<impl RequestBody>,
 ) -> Response<ResponseBody> {
@@ -101,12 +99,14 @@ pub async fn handle(
     if cors::is_preflight(req.method(), req.headers()) {
         return app.cors.preflight(req.headers()).map(ResponseBody::Http);
     }
+    // The gRPC fronts' futures are boxed: each is several times the size of
+    // the HTTP API's, and a request's future is as large as its largest arm.
     let mut response = if grpc::web::is_grpc_web(req.headers()) {
-        grpc::web::handle(grpc, app, budget, req).await
+        Box::pin(grpc::web::handle(grpc, app, budget, req)).await
     } else if is_grpc(&req) {
-        grpc.handle(app, budget, req).await
+        Box::pin(grpc.handle(app, budget, req)).await
     } else {
-        http::handle(app, req).await.map(ResponseBody::Http)
+        http::handle(app, peer, req).await.map(ResponseBody::Http)
     };
     if let Some(origin) = origin {
         cors::decorate(response.headers_mut(), origin);

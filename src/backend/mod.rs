@@ -32,11 +32,14 @@ pub enum Subscription {
 }
 
 /// Calls the same method on whichever backend this is.
+/// The Redis arm is boxed: its futures are large, and the caller's future
+/// (every request's, memory hits included) would otherwise carry their size;
+/// a Redis call costs a round trip, next to which one allocation is noise.
 macro_rules! each {
     ($self:expr, $b:ident => $call:expr) => {
         match $self {
             Backend::Memory($b) => $call,
-            Backend::Redis($b) => $call,
+            Backend::Redis($b) => Box::pin(async move { $call }).await,
         }
     };
 }

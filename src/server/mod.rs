@@ -14,6 +14,7 @@ mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -116,7 +117,7 @@ fn builder(app: &App) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
-        .timer(TokioTimer::new())
+        .timer(CheckedTimer)
         .header_read_timeout(app.limits.header_read_timeout)
         .max_buf_size(app.limits.max_header_bytes.max(8192));
     // HTTP/2 connections are pinged when idle and closed when the peer stops
@@ -149,12 +150,11 @@ async fn serve_connection<I>(
     )));
     let service = service_fn({
         let (app, activity) = (Arc::clone(&app), Arc::clone(&activity));
-        move |mut req: http::Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(crate::api::ClientAddr(peer));
+        move |req: http::Request<hyper::body::Incoming>| {
             let (app, grpc, budget) = (Arc::clone(&app), Arc::clone(&grpc), Arc::clone(&budget));
             let busy = Activity::begin(&activity);
             async move {
-                let response = crate::api::handle(&app, &grpc, &budget, req).await;
+                let response = crate::api::handle(&app, &grpc, peer, &budget, req).await;
                 Ok::<_, Infallible>(response.map(|body| Tracked { body, _busy: busy }))
             }
         }
@@ -164,7 +164,10 @@ async fn serve_connection<I>(
     let drained = app.drained();
     tokio::pin!(drained);
     let idle = app.limits.idle_timeout;
-    let mut check = tokio::time::interval((idle / 4).max(std::time::Duration::from_millis(50)));
+    // The check also wakes the connection, so hyper looks at its header-read
+    // deadline (see `CheckedTimer`) at least every quarter of that timeout.
+    let period = idle.min(app.limits.header_read_timeout) / 4;
+    let mut check = tokio::time::interval(period.max(std::time::Duration::from_millis(50)));
     let mut closing = false;
     // The idle clock: since when the check has seen no request start or run.
     let (mut seen, mut quiet_since) = (None, Instant::now());
@@ -175,7 +178,12 @@ async fn serve_connection<I>(
                 connection.as_mut().graceful_shutdown();
                 closing = true;
             }
-            _ = check.tick(), if !closing => {
+            // The tick runs while closing too: it is what brings hyper back
+            // to a half-read head's deadline.
+            _ = check.tick() => {
+                if closing {
+                    continue;
+                }
                 let now = activity.quiet_at();
                 if now.is_none() || now != seen {
                     (seen, quiet_since) = (now, Instant::now());
@@ -193,6 +201,55 @@ async fn serve_connection<I>(
         tracing::debug!(error = %e, "connection ended with an error");
     }
 }
+
+/// hyper's HTTP/1 header-read deadline (`server.header_read_timeout`, the
+/// slowloris guard) without a timer-wheel entry per request. hyper starts a
+/// sleep when it begins reading each request head and drops it once the head
+/// is in; with tokio's timer that is an insertion into and a removal from the
+/// timer wheel on every keep-alive request. This sleep is only a deadline,
+/// checked whenever hyper polls it: when the client sends bytes, and when the
+/// connection's idle check (`serve_connection`) wakes the connection, at
+/// least every quarter of `header_read_timeout`. So a head that has not
+/// arrived in time is refused at most a quarter of the timeout late, and a
+/// silent client is cut off all the same. Only valid for connections served
+/// by `serve_connection`, whose check always runs.
+#[derive(Clone, Copy)]
+struct CheckedTimer;
+
+impl hyper::rt::Timer for CheckedTimer {
+    fn sleep(&self, duration: std::time::Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        self.sleep_until(crate::clock::std_deadline(duration))
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(Deadline(deadline))
+    }
+
+    fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: Instant) {
+        match sleep.as_mut().downcast_mut_pin::<Deadline>() {
+            Some(deadline) => deadline.get_mut().0 = new_deadline,
+            None => *sleep = self.sleep_until(new_deadline),
+        }
+    }
+}
+
+/// A [`CheckedTimer`] sleep: ready once its instant has passed, when polled.
+struct Deadline(Instant);
+
+impl Future for Deadline {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        // No waker is kept: the connection's idle check polls again.
+        if Instant::now() >= self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    }
+}
+
+impl hyper::rt::Sleep for Deadline {}
 
 /// What the idle check of a connection reads: requests started and in
 /// flight, two atomics (no lock and no clock read per request: the check,

@@ -4,6 +4,7 @@
 mod codec;
 mod keyring;
 mod mint;
+mod recent;
 pub mod refresh;
 mod revocation;
 mod verify;

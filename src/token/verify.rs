@@ -12,6 +12,7 @@ use prost::Message;
 
 use super::codec::{Malformed, Parsed, unwrap_envelope};
 use super::keyring::{Algorithm, KeyRing};
+use super::recent::Recent;
 use super::revocation::RevocationList;
 use crate::scope::{CompiledScope, ScopeLimits, compile};
 
@@ -142,22 +143,33 @@ pub struct Authenticator {
     ring: std::sync::RwLock<Arc<KeyRing>>,
     policy: AuthPolicy,
     revocations: Arc<RevocationList>,
-    cache: Cache<Box<str>, Arc<Verified>, ahash::RandomState>,
+    cache: Cache<Box<str>, Cached, ahash::RandomState>,
+    /// Each thread's last verifications, in front of `cache`.
+    recent: Recent,
     hits: AtomicU64,
     misses: AtomicU64,
+}
+
+/// A verification-cache entry: served only while the key ring is the one it
+/// was verified under (a verification racing a rotation may store what the
+/// old ring accepted after the cache was cleared).
+#[derive(Clone)]
+struct Cached {
+    verified: Arc<Verified>,
+    generation: u64,
 }
 
 /// Cache entries live no longer than the credential nor the configured TTL.
 struct UntilExpiry(Duration);
 
-impl moka::Expiry<Box<str>, Arc<Verified>> for UntilExpiry {
+impl moka::Expiry<Box<str>, Cached> for UntilExpiry {
     fn expire_after_create(
         &self,
         _: &Box<str>,
-        verified: &Arc<Verified>,
+        cached: &Cached,
         _: std::time::Instant,
     ) -> Option<Duration> {
-        let left = verified.expires_at.map_or(self.0, |exp| {
+        let left = cached.verified.expires_at.map_or(self.0, |exp| {
             Duration::from_secs(exp.saturating_sub(unix_now()))
         });
         Some(left.min(self.0))
@@ -177,6 +189,7 @@ impl Authenticator {
             policy,
             revocations,
             cache,
+            recent: Recent::new(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -197,6 +210,8 @@ impl Authenticator {
     /// from now on; open streams re-check their key.
     pub fn replace_ring(&self, ring: Arc<KeyRing>) {
         *self.ring.write().unwrap_or_else(|e| e.into_inner()) = ring;
+        // After the write: whoever reads the new generation reads the new ring.
+        self.recent.new_generation();
         self.cache.invalidate_all();
     }
 
@@ -215,19 +230,39 @@ impl Authenticator {
     }
 
     /// [`authenticate`](Self::authenticate) at a given clock (epoch seconds).
-    /// A cache hit still checks expiry and revocation; failures are never cached.
+    /// A cache hit still checks expiry and revocation; failures are never
+    /// cached. Two levels: this thread's last verifications, then the shared
+    /// cache; an entry of either is served only under the key ring it was
+    /// verified with.
     pub fn authenticate_at(&self, credential: &str, now: u64) -> Result<Arc<Verified>, AuthError> {
         if credential.len() > self.policy.max_credential_bytes {
             return Err(AuthError::Oversized);
         }
-        if let Some(verified) = self.cache.get(credential) {
+        // Read before the ring (in `verify_at`): see `Recent::generation`.
+        let generation = self.recent.generation();
+        if let Some(verified) = self.recent.get(credential, generation, now) {
             self.hits.fetch_add(1, Ordering::Relaxed);
             self.check_live(&verified, now)?;
             return Ok(verified);
         }
+        let until = now.saturating_add(self.policy.cache_ttl.as_secs());
+        if let Some(cached) = self.cache.get(credential)
+            && cached.generation == generation
+        {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            self.check_live(&cached.verified, now)?;
+            self.recent
+                .put(credential, &cached.verified, generation, until);
+            return Ok(cached.verified);
+        }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let verified = Arc::new(self.verify_at(credential, now)?);
-        self.cache.insert(credential.into(), Arc::clone(&verified));
+        let cached = Cached {
+            verified: Arc::clone(&verified),
+            generation,
+        };
+        self.cache.insert(credential.into(), cached);
+        self.recent.put(credential, &verified, generation, until);
         Ok(verified)
     }
 

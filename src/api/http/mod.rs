@@ -10,6 +10,8 @@ pub mod request;
 mod topics;
 mod vend;
 
+use std::borrow::Cow;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::api::RequestBody;
@@ -26,17 +28,22 @@ use request::{Query, credential, no_route, segment};
 /// Response body of the HTTP API.
 pub type Body = Full<Bytes>;
 
-/// What a route names.
-enum Route {
-    Cache { cache: String },
-    Topic { cache: String, topic: String },
+/// What a route names (borrowed from the path unless it was escaped).
+enum Route<'p> {
+    Cache {
+        cache: Cow<'p, str>,
+    },
+    Topic {
+        cache: Cow<'p, str>,
+        topic: Cow<'p, str>,
+    },
 }
 
 /// Serves one HTTP API request.
-pub async fn handle(app: &App, req: Request<impl RequestBody>) -> Response<Body> {
+pub async fn handle(app: &App, peer: SocketAddr, req: Request<impl RequestBody>) -> Response<Body> {
     let started = Instant::now();
     let announce_close = req.version() < http::Version::HTTP_2 && has_body(req.headers());
-    let (kind, result) = dispatch(app, req).await;
+    let (kind, result) = dispatch(app, peer, req, started).await;
     let error = result.as_ref().err();
     crate::api::outcome::record(&app.metrics, "http", kind, error, started.elapsed());
     match result {
@@ -67,12 +74,16 @@ fn has_body(headers: &http::HeaderMap) -> bool {
 
 async fn dispatch(
     app: &App,
+    peer: SocketAddr,
     req: Request<impl RequestBody>,
+    started: Instant,
 ) -> (Option<OperationKind>, Result<Response<Body>, ApiError>) {
     let (parts, body) = req.into_parts();
     // Routes outside the classification table: no credential operation.
     match parts.uri.path() {
-        "/vend" => return (None, vend::serve(app, &parts, body).await),
+        // Boxed, as are the topic routes: their futures are large and rare,
+        // and every request's future would be as large as its largest route.
+        "/vend" => return (None, Box::pin(vend::serve(app, peer, &parts, body)).await),
         "/demo" => {
             if let Some(page) = demo::page(app, &parts) {
                 return (None, Ok(page));
@@ -87,22 +98,20 @@ async fn dispatch(
     let result = match route {
         Route::Topic { cache, topic } if kind == OperationKind::HttpTopicSubscribe => {
             // Long polls have their own deadline (server.long_poll_timeout).
-            topics::subscribe(app, kind, &parts, &cache, &topic).await
+            Box::pin(topics::subscribe(app, kind, &parts, &cache, &topic)).await
         }
         route => {
             let work = async {
                 match route {
                     Route::Cache { cache } => cache_item(app, kind, &parts, body, &cache).await,
                     Route::Topic { cache, topic } => {
-                        topics::publish(app, kind, &parts, body, &cache, &topic).await
+                        Box::pin(topics::publish(app, kind, &parts, body, &cache, &topic)).await
                     }
                 }
             };
-            tokio::time::timeout(app.limits.request_timeout, work)
+            crate::clock::bounded(started, app.limits.request_timeout, work)
                 .await
-                .unwrap_or_else(|_| {
-                    Err(ApiError::new(ErrorCode::TimeoutError, "request timed out"))
-                })
+                .unwrap_or_else(|| Err(ApiError::new(ErrorCode::TimeoutError, "request timed out")))
         }
     };
     (Some(kind), result)
@@ -110,10 +119,10 @@ async fn dispatch(
 
 /// Routes by the classification table's HTTP rows, and decodes the path's
 /// captures (a malformed one is 400, recorded under its row).
-fn route(
+fn route<'p>(
     method: &Method,
-    path: &str,
-) -> Result<(OperationKind, Route), (Option<OperationKind>, ApiError)> {
+    path: &'p str,
+) -> Result<(OperationKind, Route<'p>), (Option<OperationKind>, ApiError)> {
     let (kind, [cache, topic]) = match OperationKind::from_http(method.as_str(), path) {
         HttpRoute::Row(kind, captures) => (kind, captures),
         HttpRoute::WrongMethod => {

@@ -2,6 +2,8 @@
 //! credential, the key. One decoding path: the key that is authorized is
 //! byte-for-byte the key that is stored (SPEC 5).
 
+use std::borrow::Cow;
+
 use crate::api::MAX_TTL_SECONDS;
 use base64::Engine;
 use base64::alphabet;
@@ -11,22 +13,23 @@ use http::HeaderMap;
 use crate::error::{ApiError, ErrorCode};
 use crate::token::AuthError;
 
-/// The query parameters the HTTP API reads; each may appear once.
+/// The query parameters the HTTP API reads; each may appear once. A value
+/// with nothing to decode borrows the query string.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Query {
-    pub key: Option<Vec<u8>>,
-    pub key_base64: Option<Vec<u8>>,
-    pub ttl_seconds: Option<Vec<u8>>,
-    pub token: Option<Vec<u8>>,
-    pub sequence_number: Option<Vec<u8>>,
-    pub sequence_page: Option<Vec<u8>>,
+pub struct Query<'q> {
+    pub key: Option<Cow<'q, [u8]>>,
+    pub key_base64: Option<Cow<'q, [u8]>>,
+    pub ttl_seconds: Option<Cow<'q, [u8]>>,
+    pub token: Option<Cow<'q, [u8]>>,
+    pub sequence_number: Option<Cow<'q, [u8]>>,
+    pub sequence_page: Option<Cow<'q, [u8]>>,
 }
 
-impl Query {
+impl<'q> Query<'q> {
     /// Parses `a=b&c=d`. `+` is a space and `%XX` a byte, as in HTML forms;
     /// a malformed escape or a repeated parameter is INVALID_ARGUMENT. Unknown
     /// parameters are ignored.
-    pub fn parse(query: Option<&str>) -> Result<Query, ApiError> {
+    pub fn parse(query: Option<&'q str>) -> Result<Query<'q>, ApiError> {
         let mut out = Query::default();
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -54,7 +57,7 @@ impl Query {
     }
 
     /// The key, from exactly one of `key` and `key_base64`.
-    pub fn key(&self) -> Result<Vec<u8>, ApiError> {
+    pub fn key(&self) -> Result<Cow<'_, [u8]>, ApiError> {
         let key = match (&self.key, &self.key_base64) {
             (Some(_), Some(_)) => {
                 return Err(ApiError::invalid("give `key` or `key_base64`, not both"));
@@ -64,9 +67,11 @@ impl Query {
                     "a `key` or `key_base64` query parameter is required",
                 ));
             }
-            (Some(key), None) => key.clone(),
-            (None, Some(b64)) => decode_base64(b64)
-                .ok_or_else(|| ApiError::invalid("`key_base64` is not valid base64"))?,
+            (Some(key), None) => Cow::Borrowed(&key[..]),
+            (None, Some(b64)) => Cow::Owned(
+                decode_base64(b64)
+                    .ok_or_else(|| ApiError::invalid("`key_base64` is not valid base64"))?,
+            ),
         };
         if key.is_empty() {
             return Err(ApiError::invalid("the key must not be empty"));
@@ -92,7 +97,7 @@ impl Query {
     }
 
     /// An optional unsigned number parameter.
-    pub fn number(value: &Option<Vec<u8>>, name: &str) -> Result<Option<u64>, ApiError> {
+    pub fn number(value: &Option<Cow<'_, [u8]>>, name: &str) -> Result<Option<u64>, ApiError> {
         value
             .as_deref()
             .map(|v| {
@@ -161,11 +166,17 @@ fn strip_bearer(text: &str) -> &str {
 }
 
 /// A path segment, percent-decoded (`+` is literal in paths) and UTF-8.
-pub fn segment(raw: &str, what: &str) -> Result<String, ApiError> {
+pub fn segment<'p>(raw: &'p str, what: &str) -> Result<Cow<'p, str>, ApiError> {
     let bytes = percent_decode(raw, false)
         .ok_or_else(|| ApiError::invalid(format!("{what} has a malformed percent-encoding")))?;
-    let text =
-        String::from_utf8(bytes).map_err(|_| ApiError::invalid(format!("{what} is not UTF-8")))?;
+    let text = match bytes {
+        // Nothing was decoded: the bytes are `raw`'s own, already UTF-8.
+        Cow::Borrowed(_) => Cow::Borrowed(raw),
+        Cow::Owned(bytes) => Cow::Owned(
+            String::from_utf8(bytes)
+                .map_err(|_| ApiError::invalid(format!("{what} is not UTF-8")))?,
+        ),
+    };
     if text.is_empty() {
         return Err(ApiError::invalid(format!("{what} must not be empty")));
     }
@@ -174,8 +185,15 @@ pub fn segment(raw: &str, what: &str) -> Result<String, ApiError> {
 
 /// Strict percent-decoding: every `%` is followed by two hex digits. The one
 /// decoder of the main port's paths and queries (the vending route's too).
-pub fn percent_decode(text: &str, plus_is_space: bool) -> Option<Vec<u8>> {
+/// Text with no escape (and no `+` to read as a space) is borrowed as it is.
+pub fn percent_decode(text: &str, plus_is_space: bool) -> Option<Cow<'_, [u8]>> {
     let bytes = text.as_bytes();
+    if !bytes
+        .iter()
+        .any(|&b| b == b'%' || (plus_is_space && b == b'+'))
+    {
+        return Some(Cow::Borrowed(bytes));
+    }
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -200,7 +218,7 @@ pub fn percent_decode(text: &str, plus_is_space: bool) -> Option<Vec<u8>> {
             }
         }
     }
-    Some(out)
+    Some(Cow::Owned(out))
 }
 
 /// A route that matched no operation.
@@ -237,12 +255,15 @@ mod tests {
     #[test]
     fn keys_and_ttls() {
         let q = |s| Query::parse(Some(s)).unwrap();
-        assert_eq!(q("key_base64=%2F%2Fw%3D").key().unwrap(), [0xff, 0xfc]);
-        assert_eq!(q("key_base64=__w=").key().unwrap(), [0xff, 0xfc]);
+        assert_eq!(*q("key_base64=%2F%2Fw%3D").key().unwrap(), [0xff, 0xfc]);
+        assert_eq!(*q("key_base64=__w=").key().unwrap(), [0xff, 0xfc]);
+        assert_eq!(*q("key=plain").key().unwrap(), *b"plain");
+        assert!(matches!(q("key=plain").key().unwrap(), Cow::Borrowed(_)));
         // Standard and URL-safe alphabets, padded or not; an unescaped `+`.
         for form in ["%2B%2Fw%3D", "%2B%2Fw", "-_w=", "-_w", "+/w=", "+/w"] {
-            let query = Query::parse(Some(&format!("key_base64={form}"))).unwrap();
-            assert_eq!(query.key().unwrap(), [0xfb, 0xfc], "{form}");
+            let text = format!("key_base64={form}");
+            let query = Query::parse(Some(&text)).unwrap();
+            assert_eq!(*query.key().unwrap(), [0xfb, 0xfc], "{form}");
         }
         assert!(q("key_base64=YQ=a").key().is_err());
         assert!(q("key=a&key_base64=YQ==").key().is_err());
@@ -272,6 +293,12 @@ mod tests {
     fn segments() {
         assert_eq!(segment("my%20cache", "cache").unwrap(), "my cache");
         assert_eq!(segment("a+b", "cache").unwrap(), "a+b");
+        assert!(matches!(
+            segment("plain", "cache").unwrap(),
+            Cow::Borrowed("plain")
+        ));
+        assert_eq!(percent_decode("a+b", true).unwrap(), &b"a b"[..]);
+        assert_eq!(percent_decode("a+b", false).unwrap(), &b"a+b"[..]);
         assert!(segment("%ff", "cache").is_err());
         assert!(segment("", "cache").is_err());
     }

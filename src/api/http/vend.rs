@@ -2,7 +2,7 @@
 //! ([`crate::vending`] decides who gets what). Answers
 //! `{"authToken": "<envelope>", "expiresAt": <epoch s>}`, never cached.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::SocketAddr;
 
 use crate::api::RequestBody;
 use bytes::Bytes;
@@ -10,7 +10,6 @@ use http::{HeaderValue, Method, Response, StatusCode, header};
 use http_body_util::Full;
 
 use super::Body;
-use crate::api::ClientAddr;
 use crate::app::App;
 use crate::error::{ApiError, ErrorCode};
 use crate::token;
@@ -19,6 +18,7 @@ use crate::vending::VendError;
 /// Serves one vending request (the body of a POST is not read).
 pub async fn serve(
     app: &App,
+    peer: SocketAddr,
     parts: &http::request::Parts,
     _body: impl RequestBody,
 ) -> Result<Response<Body>, ApiError> {
@@ -29,10 +29,7 @@ pub async fn serve(
         return Err(VendError::WrongMethod.into());
     }
     let name = name(parts.uri.query())?;
-    let ip = parts
-        .extensions
-        .get::<ClientAddr>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.0.ip());
+    let ip = peer.ip();
     let work = vending.vend(
         &app.auth,
         &app.endpoint,
@@ -72,7 +69,7 @@ fn name(query: Option<&str>) -> Result<Option<String>, VendError> {
             return Err(VendError::BadRequest("query parameter `name` is repeated"));
         }
         let value = super::request::percent_decode(value, true)
-            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|b| String::from_utf8(b.into_owned()).ok())
             .ok_or(VendError::BadRequest(
                 "`name` has a malformed percent-encoding",
             ))?;

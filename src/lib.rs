@@ -6,7 +6,7 @@
 //! accept:        TCP (+ TLS under a timeout), connection cap           server/
 //! front:         HTTP API, gRPC or gRPC-Web by content-type, one port   api/ (+ CORS)
 //! classify:      request -> Operation {kind, cache, keys | topic}       operation.rs (pure)
-//! authenticate:  credential -> Verified {claims, CompiledScope}         token/ (moka cache; miss = verify)
+//! authenticate:  credential -> Verified {claims, CompiledScope}         token/ (per-thread, then moka; miss = verify)
 //! authorize:     (CompiledScope, Operation) -> Permit | Denial          scope/ (pure, allocation-free)
 //!                (the Permit names the kind, cache and keys or topic it was granted for)
 //! backend:       (Permit, values) -> response: acts on what the Permit names   backend/ (memory | redis)
@@ -43,7 +43,8 @@
 //! - [`config`]: `config.toml` (+ `SCOPEGATE_*` overrides) -> validated [`config::Config`].
 //! - [`cli`] and [`serve`]: `serve`, `keygen`, `token mint`, `token inspect`,
 //!   `token revoke`, `check-config`, `vending hash-password`.
-//! - [`clock`]: deadlines that saturate instead of overflowing.
+//! - [`clock`]: deadlines that saturate instead of overflowing, and request
+//!   bounds that arm a timer only when the request has to wait.
 //! - [`error`]: failure -> client-visible error code and HTTP status (SPEC 4).
 
 pub mod admin;

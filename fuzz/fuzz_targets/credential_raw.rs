@@ -91,7 +91,7 @@ fuzz_target!(|data: &[u8]| {
     verify(&format!("{text}{CANARY}"));
     verify(&format!("{CANARY}{text}"));
     let query = Query {
-        token: Some(data.to_vec()),
+        token: Some(data.into()),
         ..Query::default()
     };
     match credential(&HeaderMap::new(), &query) {

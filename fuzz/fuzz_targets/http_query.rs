@@ -130,14 +130,16 @@ fuzz_target!(|data: &[u8]| {
     // ttl_seconds=N for the number the first bytes spell.
     if b.len() >= 8 {
         let n = u64::from_le_bytes(b[..8].try_into().unwrap()) % (MAX_TTL_SECONDS * 2);
-        let q = Query::parse(Some(&format!("ttl_seconds={n}"))).unwrap();
+        let text = format!("ttl_seconds={n}");
+        let q = Query::parse(Some(&text)).unwrap();
         let ttl = q.ttl_seconds().ok();
         assert_eq!(
             ttl,
             (1..=MAX_TTL_SECONDS).contains(&n).then_some(n),
             "ttl_seconds={n}"
         );
-        let q = Query::parse(Some(&format!("sequence_number={n}&sequence_page={n}"))).unwrap();
+        let text = format!("sequence_number={n}&sequence_page={n}");
+        let q = Query::parse(Some(&text)).unwrap();
         assert_eq!(
             Query::number(&q.sequence_number, "sequence_number").unwrap(),
             Some(n)

@@ -101,12 +101,10 @@ pub async fn handle(
     }
     // The gRPC fronts' futures are boxed: each is several times the size of
     // the HTTP API's, and a request's future is as large as its largest arm.
-    let mut response = if grpc::web::is_grpc_web(req.headers()) {
-        Box::pin(grpc::web::handle(grpc, app, budget, req)).await
-    } else if is_grpc(&req) {
-        Box::pin(grpc.handle(app, budget, req)).await
-    } else {
-        http::handle(app, peer, req).await.map(ResponseBody::Http)
+    let mut response = match Front::of(req.headers()) {
+        Front::GrpcWeb => Box::pin(grpc::web::handle(grpc, app, budget, req)).await,
+        Front::Grpc => Box::pin(grpc.handle(app, budget, req)).await,
+        Front::Http => http::handle(app, peer, req).await.map(ResponseBody::Http),
     };
     if let Some(origin) = origin {
         cors::decorate(response.headers_mut(), origin);
@@ -114,9 +112,31 @@ pub async fn handle(
     response
 }
 
-fn is_grpc<B>(req: &Request<B>) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc"))
+/// A credential header's text. hyper's parser admits only tab, visible ASCII
+/// and bytes over 0x7f in a header value, so ASCII is exactly what
+/// `HeaderValue::to_str` admits; it is checked a word at a time rather than
+/// byte by byte (a credential is hundreds of bytes, read on every request).
+pub fn credential_text(value: &::http::HeaderValue) -> Result<&str, crate::token::AuthError> {
+    Some(value.as_bytes())
+        .filter(|b| b.is_ascii())
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .ok_or(crate::token::AuthError::Malformed("credential is not text"))
+}
+
+/// Which front serves a request, by its content type (read once).
+enum Front {
+    GrpcWeb,
+    Grpc,
+    Http,
+}
+
+impl Front {
+    fn of(headers: &::http::HeaderMap) -> Front {
+        let content_type = headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes());
+        match content_type {
+            Some(v) if v.starts_with(b"application/grpc-web") => Front::GrpcWeb,
+            Some(v) if v.starts_with(b"application/grpc") => Front::Grpc,
+            _ => Front::Http,
+        }
+    }
 }

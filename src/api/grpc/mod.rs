@@ -19,7 +19,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::{HeaderValue, Request, Response, header};
+use http::{HeaderName, HeaderValue, Request, Response, header};
 use http_body_util::BodyExt;
 use momento_protos::auth::auth_server::AuthServer;
 use momento_protos::cache_client::pubsub::pubsub_server::PubsubServer;
@@ -57,6 +57,12 @@ pub const MESSAGE_OVERHEAD: usize = 64 * 1024;
 /// 1 MiB) and a scope. Small, because the body is read before the caller is
 /// known.
 const MINT_MESSAGE_MAX: usize = 1024 * 1024 + 64 * 1024;
+
+// Header names the front reads on every call, parsed once.
+const GRPC_ENCODING: HeaderName = HeaderName::from_static("grpc-encoding");
+const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
+const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+const CACHE: HeaderName = HeaderName::from_static("cache");
 
 impl Grpc {
     pub fn new(app: Arc<App>) -> Self {
@@ -127,12 +133,13 @@ impl Grpc {
             }
             _ => (self.max_message, Limit::ItemSize),
         };
-        let encoded = parts.headers.contains_key("grpc-encoding");
-        if let Some(verified) = verified {
-            parts.extensions.insert(Caller(verified));
-        }
-        // The kind travels with the request: handlers read it, never name it.
-        parts.extensions.insert(Classified(kind));
+        let encoded = parts.headers.contains_key(GRPC_ENCODING);
+        // The kind and the caller travel with the request (one extension):
+        // handlers read them, never name them.
+        parts.extensions.insert(Classified {
+            kind,
+            caller: verified,
+        });
         let body = GrpcBody::new(body, Arc::clone(budget), cap, encoded);
         let req = Request::from_parts(parts, body);
         // The one dispatch: the table's service column.
@@ -238,16 +245,16 @@ pub(crate) use authorized_not_served;
 fn normalize_codec_status(headers: &mut http::HeaderMap) {
     let decode_failure = || {
         headers
-            .get("grpc-message")
+            .get(GRPC_MESSAGE)
             .and_then(|m| m.to_str().ok())
             .is_some_and(|m| m.contains("decode"))
     };
-    let code = match headers.get("grpc-status").map(HeaderValue::as_bytes) {
+    let code = match headers.get(GRPC_STATUS).map(HeaderValue::as_bytes) {
         Some(b"11") => "8",
         Some(b"13") if decode_failure() => "3",
         _ => return,
     };
-    headers.insert("grpc-status", HeaderValue::from_static(code));
+    headers.insert(GRPC_STATUS, HeaderValue::from_static(code));
 }
 
 /// A trailers-only gRPC response carrying `error`.
@@ -263,36 +270,36 @@ pub fn status_response(error: &ApiError) -> Response<ResponseBody> {
     response
 }
 
-/// The credential [`Grpc::handle`] verified from the request head. Only this
-/// module can make one, so a handler that finds it knows who is asking.
-#[derive(Clone)]
-struct Caller(Arc<Verified>);
-
 /// Verifies the head's one `authorization` value (the inner JWT, or the
 /// envelope). Two values are INVALID_ARGUMENT: a proxy in front that read the
 /// other one would disagree with the gateway about who is asking.
 fn head_caller(app: &App, headers: &http::HeaderMap) -> Result<Arc<Verified>, ApiError> {
-    let mut values = headers.get_all("authorization").iter();
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let value = values.next().ok_or(AuthError::Missing)?;
     if values.next().is_some() {
         return Err(ApiError::invalid(
             "give one authorization metadata value, not several",
         ));
     }
-    let text = value
-        .to_str()
-        .map_err(|_| AuthError::Malformed("credential is not text"))?;
-    Ok(app.auth.authenticate(text.trim())?)
+    Ok(app
+        .auth
+        .authenticate(crate::api::credential_text(value)?.trim())?)
 }
 
-/// The kind [`Grpc::handle`] classified a request as, from its path.
-#[derive(Clone, Copy)]
-struct Classified(OperationKind);
+/// What [`Grpc::handle`] found on the request head: the kind its path is
+/// classified as, and the caller whose credential it verified (`None` for
+/// the RPCs whose credential is in the body). Only this module can make one,
+/// so a handler that finds a caller knows who is asking.
+#[derive(Clone)]
+struct Classified {
+    kind: OperationKind,
+    caller: Option<Arc<Verified>>,
+}
 
 /// The kind of a request, as classified from its path (`None` only outside
 /// [`Grpc::handle`], where [`kind`] fails closed).
 pub(crate) fn classified<T>(request: &tonic::Request<T>) -> Option<OperationKind> {
-    request.extensions().get::<Classified>().map(|c| c.0)
+    request.extensions().get::<Classified>().map(|c| c.kind)
 }
 
 /// [`classified`], failing closed: no kind, no authorization.
@@ -303,8 +310,12 @@ fn kind(classified: Option<OperationKind>) -> Result<OperationKind, ApiError> {
 /// The caller of a request whose credential is in its head: verified by
 /// [`Grpc::handle`] before the body was read.
 fn caller<T>(request: &tonic::Request<T>) -> Result<Arc<Verified>, ApiError> {
-    match request.extensions().get::<Caller>() {
-        Some(Caller(verified)) => Ok(Arc::clone(verified)),
+    match request
+        .extensions()
+        .get::<Classified>()
+        .and_then(|c| c.caller.as_ref())
+    {
+        Some(verified) => Ok(Arc::clone(verified)),
         // Unreachable through `handle`; fail closed all the same.
         None => Err(AuthError::Missing.into()),
     }
@@ -312,7 +323,8 @@ fn caller<T>(request: &tonic::Request<T>) -> Result<Arc<Verified>, ApiError> {
 
 /// The cache named by the `cache` metadata of a `cache_client.Scs` call.
 fn cache_name<T>(request: &tonic::Request<T>) -> Result<&str, ApiError> {
-    match request.metadata().get("cache").map(|v| v.to_str()) {
+    let headers: &http::HeaderMap = request.metadata().as_ref();
+    match headers.get(CACHE).map(HeaderValue::to_str) {
         Some(Ok(name)) if !name.is_empty() => Ok(name),
         Some(Err(_)) => Err(ApiError::invalid("the cache metadata is not text")),
         _ => Err(ApiError::invalid("the `cache` metadata header is required")),

@@ -36,7 +36,10 @@ where
     B::Error: std::fmt::Display,
 {
     let started = std::time::Instant::now();
-    let kind = request.extensions().get::<super::Classified>().map(|c| c.0);
+    let kind = request
+        .extensions()
+        .get::<super::Classified>()
+        .map(|c| c.kind);
     let response = Grpc::new(ProstCodec::default()).unary(Pong, request).await;
     crate::api::outcome::record(&app.metrics, "grpc", kind, None, started.elapsed());
     response

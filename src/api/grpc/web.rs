@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{Request, Response, header};
+use http::{Request, Response};
 use http_body_util::BodyExt;
 use tokio::sync::Semaphore;
 use tonic::codegen::Service;
@@ -22,14 +22,6 @@ use tower_layer::Layer;
 use super::Grpc;
 use crate::api::ResponseBody;
 use crate::app::App;
-
-/// Whether a request speaks gRPC-Web (any of its four content types).
-pub fn is_grpc_web(headers: &http::HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc-web"))
-}
 
 /// The gRPC dispatch as the tower service tonic-web wraps; it borrows the
 /// request's context, so nothing is cloned per request.

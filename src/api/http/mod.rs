@@ -42,8 +42,8 @@ enum Route<'p> {
 /// Serves one HTTP API request.
 pub async fn handle(app: &App, peer: SocketAddr, req: Request<impl RequestBody>) -> Response<Body> {
     let started = Instant::now();
-    let announce_close = req.version() < http::Version::HTTP_2 && has_body(req.headers());
-    let (kind, result) = dispatch(app, peer, req, started).await;
+    let (parts, body) = req.into_parts();
+    let (kind, result) = dispatch(app, peer, &parts, body, started).await;
     let error = result.as_ref().err();
     crate::api::outcome::record(&app.metrics, "http", kind, error, started.elapsed());
     match result {
@@ -54,7 +54,7 @@ pub async fn handle(app: &App, peer: SocketAddr, req: Request<impl RequestBody>)
             // a byte of an unauthenticated upload): hyper then closes the
             // HTTP/1 connection, so say so, and the client does not send its
             // next request into a closed socket.
-            if announce_close {
+            if parts.version < http::Version::HTTP_2 && has_body(&parts.headers) {
                 response
                     .headers_mut()
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -75,17 +75,17 @@ fn has_body(headers: &http::HeaderMap) -> bool {
 async fn dispatch(
     app: &App,
     peer: SocketAddr,
-    req: Request<impl RequestBody>,
+    parts: &http::request::Parts,
+    body: impl RequestBody,
     started: Instant,
 ) -> (Option<OperationKind>, Result<Response<Body>, ApiError>) {
-    let (parts, body) = req.into_parts();
     // Routes outside the classification table: no credential operation.
     match parts.uri.path() {
         // Boxed, as are the topic routes: their futures are large and rare,
         // and every request's future would be as large as its largest route.
-        "/vend" => return (None, Box::pin(vend::serve(app, peer, &parts, body)).await),
+        "/vend" => return (None, Box::pin(vend::serve(app, peer, parts, body)).await),
         "/demo" => {
-            if let Some(page) = demo::page(app, &parts) {
+            if let Some(page) = demo::page(app, parts) {
                 return (None, Ok(page));
             }
         }
@@ -98,14 +98,14 @@ async fn dispatch(
     let result = match route {
         Route::Topic { cache, topic } if kind == OperationKind::HttpTopicSubscribe => {
             // Long polls have their own deadline (server.long_poll_timeout).
-            Box::pin(topics::subscribe(app, kind, &parts, &cache, &topic)).await
+            Box::pin(topics::subscribe(app, kind, parts, &cache, &topic)).await
         }
         route => {
             let work = async {
                 match route {
-                    Route::Cache { cache } => cache_item(app, kind, &parts, body, &cache).await,
+                    Route::Cache { cache } => cache_item(app, kind, parts, body, &cache).await,
                     Route::Topic { cache, topic } => {
-                        Box::pin(topics::publish(app, kind, &parts, body, &cache, &topic)).await
+                        Box::pin(topics::publish(app, kind, parts, body, &cache, &topic)).await
                     }
                 }
             };

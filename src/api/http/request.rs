@@ -147,10 +147,7 @@ pub fn credential<'a>(headers: &'a HeaderMap, query: &'a Query) -> Result<&'a st
         )),
         (None, None) => Err(AuthError::Missing.into()),
         (Some(value), None) => {
-            let text = value
-                .to_str()
-                .map_err(|_| AuthError::Malformed("credential is not text"))?;
-            let text = text.trim();
+            let text = crate::api::credential_text(value)?.trim();
             Ok(strip_bearer(text))
         }
         (None, Some(token)) => std::str::from_utf8(token)

@@ -110,21 +110,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BIN" keygen > "$work/k1.secret"
-cat > "$work/config.toml" <<CONF
-[server]
-listen = "127.0.0.1:$PORT"
-[admin]
-listen = "127.0.0.1:$((PORT + 10))"
-[[keys]]
-kid = "k1"
-alg = "HS256"
-secret_file = "k1.secret"
-signing = true
-[[caches]]
-name = "bench"
-CONF
-head -c 100 /dev/zero | tr '\0' 'v' > "$work/value"
+# shellcheck source=load/common.sh
+source scripts/load/common.sh
+bench_setup "$work" "127.0.0.1:$PORT" "127.0.0.1:$((PORT + 10))"
 
 # Processes whose CPU time is recorded over every run: "label=pid".
 track=()

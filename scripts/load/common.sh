@@ -1,8 +1,30 @@
-# What the load suites share (sourced by scripts/load/wrk.sh and
-# scripts/load/collections.sh): CPU ticks of a process, a bounded measured
-# run, and alternating order.
+# What the load suites share (sourced by scripts/load.sh, scripts/load/wrk.sh,
+# scripts/load/collections.sh and scripts/load/instructions.sh): the bench
+# gateway's config and value, CPU ticks of a process, a bounded measured run,
+# and alternating order.
 
 CLK_TCK=$(getconf CLK_TCK)
+
+# bench_setup DIR LISTEN ADMIN: a new HS256 key k1 in DIR/k1.secret, and
+# DIR/config.toml serving cache `bench` on LISTEN (admin on ADMIN) from the
+# memory backend; DIR/value is the 100-byte value every suite reads.
+bench_setup() {
+  "$BIN" keygen > "$1/k1.secret"
+  cat > "$1/config.toml" <<CONF
+[server]
+listen = "$2"
+[admin]
+listen = "$3"
+[[keys]]
+kid = "k1"
+alg = "HS256"
+secret_file = "k1.secret"
+signing = true
+[[caches]]
+name = "bench"
+CONF
+  head -c 100 /dev/zero | tr '\0' 'v' > "$1/value"
+}
 
 # CPU ticks (utime + stime, fields 14 and 15 of /proc/PID/stat; the fields are
 # counted after the command name, which may hold spaces) of one process so far.

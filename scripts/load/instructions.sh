@@ -31,22 +31,10 @@ cleanup() {
 trap cleanup EXIT
 port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-"$BIN" keygen > "$work/k1.secret"
+# shellcheck source=common.sh
+source scripts/load/common.sh
 PORT=$(port)
-cat > "$work/config.toml" <<CONF
-[server]
-listen = "127.0.0.1:$PORT"
-[admin]
-listen = "127.0.0.1:$(port)"
-[[keys]]
-kid = "k1"
-alg = "HS256"
-secret_file = "k1.secret"
-signing = true
-[[caches]]
-name = "bench"
-CONF
-head -c 100 /dev/zero | tr '\0' 'v' > "$work/value"
+bench_setup "$work" "127.0.0.1:$PORT" "127.0.0.1:$(port)"
 printf '\x00\x00\x00\x00\x05\x0a\x03hot' > "$work/get.grpc"
 TOKEN=$("$BIN" token mint --config "$work/config.toml" --disposable --ttl 1h \
   --scope '{"permissions":[{"role":"readwrite","cache":"bench"}]}')

@@ -232,3 +232,37 @@ async fn grpc_answers_in_process() {
         assert_eq!(headers["grpc-status"], code, "{path}");
     }
 }
+
+/// A credential header holding a byte over 0x7f (obs-text, which hyper's
+/// parser lets through) is not text: 401 / UNAUTHENTICATED on both fronts,
+/// even when the rest of it is a valid credential.
+#[tokio::test]
+async fn a_credential_that_is_not_ascii_is_refused_on_both_fronts() {
+    let f = front();
+    let mut bytes = f.superuser.clone().into_bytes();
+    bytes.push(0xff);
+    let value = http::HeaderValue::from_bytes(&bytes).unwrap();
+    let mut req = http("GET", "/cache/default-cache?key=k", None, b"");
+    req.headers_mut().insert("authorization", value.clone());
+    let (status, _, body) = call(&f, req).await;
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(status, 401, "{text}");
+    assert!(
+        text.contains("AUTHENTICATION_ERROR") && text.contains("not text"),
+        "{text}"
+    );
+    let get = GetRequest {
+        cache_key: b"k".to_vec(),
+    };
+    let mut req = grpc("/cache_client.Scs/Get", "placeholder", &get);
+    req.headers_mut().insert("authorization", value);
+    let (_, headers, _) = call(&f, req).await;
+    assert_eq!(headers["grpc-status"], "16");
+    assert!(
+        headers["grpc-message"]
+            .to_str()
+            .unwrap()
+            .contains("not%20text"),
+        "{headers:?}"
+    );
+}

@@ -4,7 +4,6 @@
 mod codec;
 mod keyring;
 mod mint;
-mod recent;
 pub mod refresh;
 mod revocation;
 mod verify;

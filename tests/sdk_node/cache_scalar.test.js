@@ -3,21 +3,18 @@
 // one gateway: hits, misses, conditional writes, TTLs, batches, increments,
 // hashes, binary keys and values.
 
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const { sdk, CACHE, startGateway, expectType, expectError, uniqueName, sleep } = require('./harness');
+const { sdk, CACHE, gatewayForSuite, expectType, expectError, uniqueName, sleep } = require('./harness');
 const { MomentoErrorCode, ItemType } = sdk;
 
 describe('scalar cache methods', () => {
-  let gw;
   let c;
-  const key = name => uniqueName(name);
+  const key = uniqueName;
 
-  before(async () => {
-    gw = await startGateway();
-    c = gw.cacheClient();
+  gatewayForSuite(g => {
+    c = g.cacheClient();
   });
-  after(() => gw?.stop());
 
   it('set then get hits, an absent key misses, delete removes', async () => {
     const k = key('plain');

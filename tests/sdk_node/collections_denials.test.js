@@ -3,22 +3,21 @@
 // read-only, write-only and key-prefix tokens (PERMISSION_ERROR).
 // The notes shared by the collection tests are in collections_helpers.js.
 
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const { sdk, CACHE, startGateway, expectType, describe: describeResponse, uniqueName } = require('./harness');
+const { sdk, CACHE, gatewayForSuite, expectType, describe: describeResponse, uniqueName } = require('./harness');
 const { TokenScopes, DisposableTokenScopes, ExpiresIn } = sdk;
 const { DENIED, pairs, sorted } = require('./collections_helpers');
 
 describe('collections: denials', () => {
   let gw;
   let c;
-  const name = prefix => uniqueName(prefix);
+  const name = uniqueName;
 
-  before(async () => {
-    gw = await startGateway();
-    c = gw.cacheClient();
+  gatewayForSuite(g => {
+    gw = g;
+    c = g.cacheClient();
   });
-  after(() => gw?.stop());
 
   // --- denials --------------------------------------------------------------
 

@@ -3,21 +3,18 @@
 // fields and values, increments, and deletion of an emptied dictionary.
 // The notes shared by the collection tests are in collections_helpers.js.
 
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const { CACHE, startGateway, expectType, expectError, uniqueName } = require('./harness');
+const { CACHE, gatewayForSuite, expectType, expectError, uniqueName } = require('./harness');
 const { WRONG_TYPE } = require('./collections_helpers');
 
 describe('collections: dictionaries', () => {
-  let gw;
   let c;
-  const name = prefix => uniqueName(prefix);
+  const name = uniqueName;
 
-  before(async () => {
-    gw = await startGateway();
-    c = gw.cacheClient();
+  gatewayForSuite(g => {
+    c = g.cacheClient();
   });
-  after(() => gw?.stop());
 
   // --- dictionaries ---------------------------------------------------------
 

@@ -13,7 +13,7 @@
 //
 // This module holds what the collections_*.test.js files share (it is not a
 // test file: run.sh runs ./*.test.js). Each of those files starts its own
-// gateway in its before hook and stops it in its after hook.
+// gateway with the harness's gatewayForSuite.
 
 const assert = require('node:assert/strict');
 const { sdk, CACHE, expectType } = require('./harness');

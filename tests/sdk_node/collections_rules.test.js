@@ -4,12 +4,12 @@
 // bad input (NaN scores, empty collection names, on the wire too).
 // The notes shared by the collection tests are in collections_helpers.js.
 
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
 const {
   sdk,
   CACHE,
-  startGateway,
+  gatewayForSuite,
   expectType,
   expectError,
   describe: describeResponse,
@@ -20,15 +20,12 @@ const { ItemType, CollectionTtl } = sdk;
 const { WRONG_TYPE, INVALID, Ascending, pairs, grpcCode, ttlOf, assertTtlWithin } = require('./collections_helpers');
 
 describe('collections: types, TTLs, bad input', () => {
-  let gw;
   let c;
-  const name = prefix => uniqueName(prefix);
+  const name = uniqueName;
 
-  before(async () => {
-    gw = await startGateway();
-    c = gw.cacheClient();
+  gatewayForSuite(g => {
+    c = g.cacheClient();
   });
-  after(() => gw?.stop());
 
   // --- types, TTLs ----------------------------------------------------------
 

@@ -3,21 +3,18 @@
 // contains, sample and pop, and deletion of an emptied set.
 // The notes shared by the collection tests are in collections_helpers.js.
 
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const { CACHE, startGateway, expectType, uniqueName } = require('./harness');
+const { CACHE, gatewayForSuite, expectType, uniqueName } = require('./harness');
 const { sorted } = require('./collections_helpers');
 
 describe('collections: sets', () => {
-  let gw;
   let c;
-  const name = prefix => uniqueName(prefix);
+  const name = uniqueName;
 
-  before(async () => {
-    gw = await startGateway();
-    c = gw.cacheClient();
+  gatewayForSuite(g => {
+    c = g.cacheClient();
   });
-  after(() => gw?.stop());
 
   // --- sets -----------------------------------------------------------------
 

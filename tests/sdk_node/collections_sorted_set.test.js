@@ -4,22 +4,19 @@
 // increments, removal and union store.
 // The notes shared by the collection tests are in collections_helpers.js.
 
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const { sdk, CACHE, startGateway, expectType, uniqueName } = require('./harness');
+const { sdk, CACHE, gatewayForSuite, expectType, uniqueName } = require('./harness');
 const { SortedSetAggregate } = sdk;
 const { Ascending, Descending, grpcCache, pairs, values, rawScs } = require('./collections_helpers');
 
 describe('collections: sorted sets', () => {
-  let gw;
   let c;
-  const name = prefix => uniqueName(prefix);
+  const name = uniqueName;
 
-  before(async () => {
-    gw = await startGateway();
-    c = gw.cacheClient();
+  gatewayForSuite(g => {
+    c = g.cacheClient();
   });
-  after(() => gw?.stop());
 
   // --- sorted sets ----------------------------------------------------------
 

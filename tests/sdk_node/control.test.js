@@ -3,9 +3,9 @@
 // listCaches, flushCache, deleteCache, missing caches, and fine-grained
 // credentials kept out of it.
 
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const { sdk, CACHE, startGateway, expectType, expectError, uniqueName } = require('./harness');
+const { sdk, CACHE, gatewayForSuite, expectType, expectError, uniqueName } = require('./harness');
 const { MomentoErrorCode, TokenScopes, ExpiresIn, AllCaches, AllDataReadWrite } = sdk;
 
 describe('control plane', () => {
@@ -13,11 +13,10 @@ describe('control plane', () => {
   let c;
   const names = async () => expectType(await c.listCaches(), 'Success', 'listCaches').getCaches().map(i => i.getName());
 
-  before(async () => {
-    gw = await startGateway();
-    c = gw.cacheClient();
+  gatewayForSuite(g => {
+    gw = g;
+    c = g.cacheClient();
   });
-  after(() => gw?.stop());
 
   it('createCache creates a usable cache; a second create is AlreadyExists', async () => {
     const name = uniqueName('created');

@@ -380,6 +380,20 @@ async function recordingSubscribe(topicClient, cache, topic) {
 const isItem = ev => ev.kind === 'item';
 const isError = ev => ev.kind === 'error';
 
+/**
+ * One gateway for the enclosing describe: started in its before hook, handed
+ * to `onStart`, stopped in its after hook. The suite files' shared setup.
+ */
+function gatewayForSuite(onStart) {
+  const { before, after } = require('node:test');
+  let gw;
+  before(async () => {
+    gw = await startGateway();
+    onStart(gw);
+  });
+  after(() => gw?.stop());
+}
+
 module.exports = {
   sdk,
   BACKEND,
@@ -387,6 +401,7 @@ module.exports = {
   HEARTBEAT_MS,
   MAX_VALUE_BYTES,
   startGateway,
+  gatewayForSuite,
   withPlaintextEndpoints,
   envelopeJwt,
   jwtClaims,

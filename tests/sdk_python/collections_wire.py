@@ -157,18 +157,11 @@ class Wire:
         max_exclusive: bool = False,
     ) -> object:
         req = pb._SortedSetLengthByScoreRequest(set_name=_b(name))
-        if min is None:
-            req.unbounded_min.CopyFrom(common_pb2._Unbounded())
-        elif min_exclusive:
-            req.exclusive_min = min
-        else:
-            req.inclusive_min = min
-        if max is None:
-            req.unbounded_max.CopyFrom(common_pb2._Unbounded())
-        elif max_exclusive:
-            req.exclusive_max = max
-        else:
-            req.inclusive_max = max
+        for side, score, exclusive in (("min", min, min_exclusive), ("max", max, max_exclusive)):
+            if score is None:
+                getattr(req, f"unbounded_{side}").CopyFrom(common_pb2._Unbounded())
+            else:
+                setattr(req, f"{'exclusive' if exclusive else 'inclusive'}_{side}", score)
         return self._map(self._found(self.call("SortedSetLengthByScore", req)), lambda f: f.length)
 
     def sorted_set_fetch_by_score(
@@ -182,16 +175,13 @@ class Wire:
     ) -> object:
         req = pb._SortedSetFetchRequest(set_name=_b(name), with_scores=True)
         req.order = pb._SortedSetFetchRequest.DESCENDING if descending else pb._SortedSetFetchRequest.ASCENDING
-        if min is None:
-            req.by_score.unbounded_min.CopyFrom(common_pb2._Unbounded())
-        else:
-            req.by_score.min_score.score = min
-            req.by_score.min_score.exclusive = min_exclusive
-        if max is None:
-            req.by_score.unbounded_max.CopyFrom(common_pb2._Unbounded())
-        else:
-            req.by_score.max_score.score = max
-            req.by_score.max_score.exclusive = max_exclusive
+        for side, score, exclusive in (("min", min, min_exclusive), ("max", max, max_exclusive)):
+            if score is None:
+                getattr(req.by_score, f"unbounded_{side}").CopyFrom(common_pb2._Unbounded())
+            else:
+                bound = getattr(req.by_score, f"{side}_score")
+                bound.score = score
+                bound.exclusive = exclusive
         req.by_score.offset = 0
         req.by_score.count = -1
         return self._map(

@@ -101,15 +101,22 @@ def test_a_collection_expires_at_its_creation_ttl_unless_a_write_refreshes_it(sg
     _ttl_within(w, refreshed, 50_000, 60_000)
 
 
-def test_item_get_type_names_each_kind_and_delete_removes_a_collection(sg):
-    c = sg.cache(sg.superuser)
-    w = Wire(c)
+def _one_of_each(c) -> dict[str, str]:
+    """One item of each kind, by kind: the scalar "7", a dictionary with f =
+    "1", and one-element set, list and sorted set."""
     names = {kind: unique(kind.lower()) for kind in ("SCALAR", "DICTIONARY", "SET", "LIST", "SORTED_SET")}
-    c.set(CACHE, names["SCALAR"], "v")
-    c.dictionary_set_field(CACHE, names["DICTIONARY"], "f", "v")
+    c.set(CACHE, names["SCALAR"], "7")
+    c.dictionary_set_field(CACHE, names["DICTIONARY"], "f", "1")
     c.set_add_element(CACHE, names["SET"], "e")
     c.list_push_back(CACHE, names["LIST"], "v")
     c.sorted_set_put_element(CACHE, names["SORTED_SET"], "v", 1.0)
+    return names
+
+
+def test_item_get_type_names_each_kind_and_delete_removes_a_collection(sg):
+    c = sg.cache(sg.superuser)
+    w = Wire(c)
+    names = _one_of_each(c)
     for kind, name in names.items():
         assert w.item_type(name) == kind, (kind, name)
         ttl = w.ttl_ms(name)
@@ -130,12 +137,7 @@ def test_item_get_type_names_each_kind_and_delete_removes_a_collection(sg):
 def test_an_operation_on_an_item_of_another_type_is_failed_precondition(sg):
     c = sg.cache(sg.superuser)
     w = Wire(c)
-    names = {kind: unique(kind.lower()) for kind in ("SCALAR", "DICTIONARY", "SET", "LIST", "SORTED_SET")}
-    c.set(CACHE, names["SCALAR"], "7")
-    c.dictionary_set_field(CACHE, names["DICTIONARY"], "f", "1")
-    c.set_add_element(CACHE, names["SET"], "e")
-    c.list_push_back(CACHE, names["LIST"], "v")
-    c.sorted_set_put_element(CACHE, names["SORTED_SET"], "v", 1.0)
+    names = _one_of_each(c)
     ops: dict[str, list[tuple[str, Callable[[str], object]]]] = {
         "SCALAR": [
             ("get", lambda n: c.get(CACHE, n)),

@@ -163,10 +163,10 @@ impl Grpc {
         // the stream itself) is bounded like any request; a stream's items
         // are then bounded by its own rules.
         let limit = app.limits.request_timeout;
-        let mut response = match tokio::time::timeout(limit, call).await {
-            Ok(Some(response)) => response,
-            Ok(None) => return refused(app, Some(kind), &unserved(), started),
-            Err(_) => {
+        let mut response = match crate::clock::bounded(started, limit, call).await {
+            Some(Some(response)) => response,
+            Some(None) => return refused(app, Some(kind), &unserved(), started),
+            None => {
                 let error = ApiError::new(ErrorCode::TimeoutError, "request timed out");
                 return refused(app, Some(kind), &error, started);
             }

@@ -1,6 +1,10 @@
 //! Verification of a credential, in exactly the order of SPEC 2.2, behind a
 //! verification cache.
 
+mod recent;
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -10,11 +14,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use moka::sync::Cache;
 use prost::Message;
 
-use super::codec::{Malformed, Parsed, unwrap_envelope};
-use super::keyring::{Algorithm, KeyRing};
-use super::recent::Recent;
-use super::revocation::RevocationList;
 use crate::scope::{CompiledScope, ScopeLimits, compile};
+use crate::token::codec::{Malformed, Parsed, unwrap_envelope};
+use crate::token::keyring::{Algorithm, KeyRing};
+use crate::token::revocation::RevocationList;
+use recent::Recent;
 
 /// Limits and policy applied to every credential.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -240,7 +244,8 @@ impl Authenticator {
         }
         // Read before the ring (in `verify_at`): see `Recent::generation`.
         let generation = self.recent.generation();
-        if let Some(verified) = self.recent.get(credential, generation, now) {
+        let hash = self.recent.hash(credential);
+        if let Some(verified) = self.recent.get(credential, hash, generation, now) {
             self.hits.fetch_add(1, Ordering::Relaxed);
             self.check_live(&verified, now)?;
             return Ok(verified);
@@ -252,7 +257,7 @@ impl Authenticator {
             self.hits.fetch_add(1, Ordering::Relaxed);
             self.check_live(&cached.verified, now)?;
             self.recent
-                .put(credential, &cached.verified, generation, until);
+                .put(credential, hash, &cached.verified, generation, until);
             return Ok(cached.verified);
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
@@ -262,7 +267,8 @@ impl Authenticator {
             generation,
         };
         self.cache.insert(credential.into(), cached);
-        self.recent.put(credential, &verified, generation, until);
+        self.recent
+            .put(credential, hash, &verified, generation, until);
         Ok(verified)
     }
 

@@ -70,10 +70,21 @@ impl Recent {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// What this thread stored for `credential` under `generation`, if it is
-    /// still to be served at `now`.
-    pub(super) fn get(&self, credential: &str, generation: u64, now: u64) -> Option<Arc<Verified>> {
-        let hash = self.hasher.hash_one(credential);
+    /// The slot hash of `credential`: computed once per request, for its
+    /// [`get`](Self::get) and its [`put`](Self::put).
+    pub(super) fn hash(&self, credential: &str) -> u64 {
+        self.hasher.hash_one(credential)
+    }
+
+    /// What this thread stored for `credential` (of `hash`) under
+    /// `generation`, if it is still to be served at `now`.
+    pub(super) fn get(
+        &self,
+        credential: &str,
+        hash: u64,
+        generation: u64,
+        now: u64,
+    ) -> Option<Arc<Verified>> {
         TABLE.with(|table| {
             let table = table.borrow();
             let slot = table.get(index(hash))?.as_ref()?;
@@ -86,15 +97,15 @@ impl Recent {
         })
     }
 
-    /// Stores a verified `credential` for this thread, until `until`.
+    /// Stores a verified `credential` (of `hash`) for this thread, until `until`.
     pub(super) fn put(
         &self,
         credential: &str,
+        hash: u64,
         verified: &Arc<Verified>,
         generation: u64,
         until: u64,
     ) {
-        let hash = self.hasher.hash_one(credential);
         TABLE.with(|table| {
             let mut table = table.borrow_mut();
             if table.is_empty() {
@@ -141,36 +152,48 @@ mod tests {
     fn served_only_to_its_owner_under_its_generation_until_its_time() {
         let (a, b) = (Recent::new(), Recent::new());
         let v = verified("one");
-        a.put("cred", &v, a.generation(), 100);
-        let hit = a.get("cred", a.generation(), 99).unwrap();
+        a.put("cred", a.hash("cred"), &v, a.generation(), 100);
+        let hit = a.get("cred", a.hash("cred"), a.generation(), 99).unwrap();
         assert!(Arc::ptr_eq(&hit, &v));
         assert!(
-            a.get("cred", a.generation(), 100).is_none(),
+            a.get("cred", a.hash("cred"), a.generation(), 100).is_none(),
             "until is exclusive"
         );
-        assert!(a.get("cred2", a.generation(), 1).is_none());
-        assert!(b.get("cred", b.generation(), 1).is_none(), "another owner");
+        assert!(a.get("cred2", a.hash("cred2"), a.generation(), 1).is_none());
+        // The same slot and generation, another owner: not served.
+        assert_eq!(a.generation(), b.generation());
+        assert!(
+            b.get("cred", a.hash("cred"), b.generation(), 1).is_none(),
+            "another owner"
+        );
         // Another thread has its own table.
         std::thread::scope(|t| {
-            t.spawn(|| assert!(a.get("cred", a.generation(), 1).is_none()));
+            t.spawn(|| assert!(a.get("cred", a.hash("cred"), a.generation(), 1).is_none()));
         });
         let old = a.generation();
         a.new_generation();
-        assert!(a.get("cred", a.generation(), 1).is_none(), "a new ring");
+        assert!(
+            a.get("cred", a.hash("cred"), a.generation(), 1).is_none(),
+            "a new ring"
+        );
         // Stored under the old generation after the bump: still not served.
-        a.put("cred", &v, old, 100);
-        assert!(a.get("cred", a.generation(), 1).is_none());
+        a.put("cred", a.hash("cred"), &v, old, 100);
+        assert!(a.get("cred", a.hash("cred"), a.generation(), 1).is_none());
     }
 
     #[test]
     fn a_slot_holds_one_credential_and_the_table_stays_bounded() {
         let r = Recent::new();
         for i in 0..1000 {
-            r.put(&format!("cred-{i}"), &verified("x"), r.generation(), 10);
+            let cred = format!("cred-{i}");
+            r.put(&cred, r.hash(&cred), &verified("x"), r.generation(), 10);
         }
         TABLE.with(|t| assert_eq!(t.borrow().len(), SLOTS));
         let served = (0..1000)
-            .filter(|i| r.get(&format!("cred-{i}"), r.generation(), 1).is_some())
+            .filter(|i| {
+                let cred = format!("cred-{i}");
+                r.get(&cred, r.hash(&cred), r.generation(), 1).is_some()
+            })
             .count();
         assert!((1..=SLOTS).contains(&served), "{served}");
     }

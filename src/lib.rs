@@ -18,10 +18,11 @@
 //! - [`token`]: envelope and JWT codec, key ring, verification (SPEC 2.2) with its
 //!   cache, revocation list, minting (SPEC 3.3, 7).
 //! - [`scope`]: scope compilation and the one authorizer (SPEC 3).
-//! - [`api`]: the fronts: [`api::grpc`] serves momento-protos' tonic services
+//! - [`api`]: the fronts: [`api::grpc`] serves momento-protos' services
 //!   (Scs, Pubsub, Token, Auth, ScsControl, and Ping), authenticating on the
 //!   request head and checking the body's framing against a per-connection
-//!   budget; [`api::grpc::web`] puts gRPC-Web in front of the same dispatch;
+//!   budget; Scs's unary RPCs are decoded and framed by the front itself, the
+//!   streams and the other services by tonic's generated servers; [`api::grpc::web`] puts gRPC-Web in front of the same dispatch;
 //!   [`api::http`] is Momento's HTTP API (SPEC 5), `/vend` and the demo page;
 //!   [`cors`] the CORS policy of all.
 //! - [`vending`]: the token vending endpoint `/vend` (SPEC 8: open, basic,

@@ -34,6 +34,27 @@ async fn grpc_raw(
     body: Vec<u8>,
     trailers: Option<http::HeaderMap>,
 ) -> String {
+    grpc_frames(s, path, headers, vec![body], trailers)
+        .await
+        .status
+}
+
+/// What a raw gRPC call was answered: its status (from the head or the
+/// trailers), the response head and the body's bytes.
+struct RawAnswer {
+    status: String,
+    head: http::HeaderMap,
+    body: Bytes,
+}
+
+/// [`grpc_raw`] with the body sent as the given data frames, one by one.
+async fn grpc_frames(
+    s: &Server,
+    path: &str,
+    headers: &[(&str, &str)],
+    chunks: Vec<Vec<u8>>,
+    trailers: Option<http::HeaderMap>,
+) -> RawAnswer {
     use http_body_util::StreamBody;
     use hyper::body::Frame;
     let mut sender = support::server::h2(s.addr).await;
@@ -43,9 +64,10 @@ async fn grpc_raw(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let mut frames = vec![Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from(
-        body,
-    )))];
+    let mut frames: Vec<_> = chunks
+        .into_iter()
+        .map(|chunk| Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from(chunk))))
+        .collect();
     if let Some(trailers) = trailers {
         frames.push(Ok(Frame::trailers(trailers)));
     }
@@ -56,14 +78,19 @@ async fn grpc_raw(
         .await
         .expect("no hang")
         .unwrap();
-    let headers = response.headers().clone();
+    let head = response.headers().clone();
     let collected = response.into_body().collect().await.unwrap();
     let trailers = collected.trailers().cloned().unwrap_or_default();
-    headers
+    let status = head
         .get("grpc-status")
         .or(trailers.get("grpc-status"))
         .map(|v| v.to_str().unwrap().to_owned())
-        .expect("a grpc-status")
+        .expect("a grpc-status");
+    RawAnswer {
+        status,
+        head,
+        body: collected.to_bytes(),
+    }
 }
 
 /// A gRPC message: flag, big-endian length, payload.
@@ -255,6 +282,17 @@ async fn bad_grpc_framing_is_invalid_argument() {
         ),
         case("flag byte 2", message(2, &get_key("k")), &[]),
         case("a second message", two, &[]),
+        case("no message", Vec::new(), &[]),
+        case(
+            "a message that does not decode",
+            message(0, &[0xff, 0xff, 0xff]),
+            &[],
+        ),
+        case(
+            "compressed with the identity encoding",
+            message(1, &get_key("k")),
+            &[("grpc-encoding", "identity")],
+        ),
     ] {
         let mut headers = head.to_vec();
         headers.extend_from_slice(extra);
@@ -288,6 +326,41 @@ async fn bad_grpc_framing_is_invalid_argument() {
     // The well-formed request is served.
     let status = grpc_raw(&s, "/cache_client.Scs/Get", &head, good, None).await;
     assert_eq!(status, "0");
+}
+
+/// A unary call's message may arrive in pieces (a prefix split across data
+/// frames, a payload byte by byte): it is joined, served, and answered as
+/// gRPC frames it: `application/grpc`, one message, then `grpc-status: 0`.
+#[tokio::test]
+async fn a_unary_message_in_pieces_is_served_and_framed() {
+    use momento_protos::cache_client::{ECacheResult, GetResponse, SetRequest};
+    let s = start(|_| {}).await;
+    let su = jwt(&s.superuser);
+    let head = [("authorization", su.as_str()), ("cache", CACHE)];
+    let set = prost::Message::encode_to_vec(&SetRequest {
+        cache_key: b"pieces".to_vec(),
+        cache_body: b"joined value".to_vec(),
+        ttl_milliseconds: 60_000,
+    });
+    let set = message(0, &set);
+    // The prefix cut after two bytes, then the rest a byte at a time.
+    let mut chunks = vec![set[..2].to_vec()];
+    chunks.extend(set[2..].iter().map(|b| vec![*b]));
+    let answer = grpc_frames(&s, "/cache_client.Scs/Set", &head, chunks, None).await;
+    assert_eq!(answer.status, "0");
+    let get = message(0, &get_key("pieces"));
+    let chunks = vec![get[..3].to_vec(), get[3..].to_vec()];
+    let answer = grpc_frames(&s, "/cache_client.Scs/Get", &head, chunks, None).await;
+    assert_eq!(answer.status, "0");
+    assert_eq!(answer.head["content-type"], "application/grpc");
+    // Exactly one uncompressed message, as long as its prefix says.
+    let body = answer.body;
+    assert_eq!(body[0], 0, "not compressed");
+    let len = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
+    assert_eq!(body.len(), 5 + len, "one message, nothing after it");
+    let response: GetResponse = prost::Message::decode(&body[5..]).unwrap();
+    assert_eq!(response.result, ECacheResult::Hit as i32);
+    assert_eq!(response.cache_body, b"joined value");
 }
 
 /// Finding 1 (the part without a memory reading): an unauthenticated gRPC

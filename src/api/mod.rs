@@ -46,10 +46,12 @@ impl<B> RequestBody for B where
 /// A boxed body: gRPC responses and streams.
 pub type BoxBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
 
-/// The response body of both fronts: HTTP API responses stay unboxed (no
-/// allocation per response on the hot path); gRPC bodies are boxed.
+/// The response body of both fronts: HTTP API responses and unary gRPC
+/// answers stay unboxed (no allocation per response on the hot path); the
+/// bodies of gRPC streams are boxed.
 pub enum ResponseBody {
     Http(http::Body),
+    Unary(grpc::UnaryBody),
     Grpc(BoxBody),
 }
 
@@ -65,6 +67,7 @@ impl hyper::body::Body for ResponseBody {
             ResponseBody::Http(body) => std::pin::Pin::new(body)
                 .poll_frame(cx)
                 .map_err(|never| match never {}),
+            ResponseBody::Unary(body) => std::pin::Pin::new(body).poll_frame(cx),
             ResponseBody::Grpc(body) => std::pin::Pin::new(body).poll_frame(cx),
         }
     }
@@ -72,6 +75,7 @@ impl hyper::body::Body for ResponseBody {
     fn is_end_stream(&self) -> bool {
         match self {
             ResponseBody::Http(body) => body.is_end_stream(),
+            ResponseBody::Unary(body) => body.is_end_stream(),
             ResponseBody::Grpc(body) => body.is_end_stream(),
         }
     }
@@ -79,6 +83,7 @@ impl hyper::body::Body for ResponseBody {
     fn size_hint(&self) -> hyper::body::SizeHint {
         match self {
             ResponseBody::Http(body) => body.size_hint(),
+            ResponseBody::Unary(body) => body.size_hint(),
             ResponseBody::Grpc(body) => body.size_hint(),
         }
     }

@@ -1,4 +1,5 @@
-//! The body of a gRPC request, checked as it arrives, before tonic buffers it.
+//! The body of a gRPC request, checked as it arrives, before it is decoded
+//! ([`super::unary`]'s codec, or tonic's for the streams and other services).
 //!
 //! Every Momento RPC sends exactly one request message (unary, or the request
 //! of a server stream), so the framing is checked here and refused with

@@ -3,9 +3,12 @@
 //! A request is classified by its path and its caller authenticated from the
 //! head, before its body is read: an RPC that is not in the table is answered
 //! UNIMPLEMENTED (after authentication) and never reaches a service.
-//! Classified RPCs are dispatched to the generated tonic server of their
-//! service, whose methods take the same path as the HTTP API: authorize ->
-//! backend, failures mapped once by [`ApiError::grpc_status`].
+//! Classified RPCs are dispatched by their service: `cache_client.Scs`'s
+//! unary RPCs (every cache call but the two batch streams) to [`unary`],
+//! which decodes and frames them itself, the rest to the generated tonic
+//! server of their service. Both run the same handlers, which take the same
+//! path as the HTTP API: authorize -> backend, failures mapped once by
+//! [`ApiError::grpc_status`].
 
 mod body;
 mod control;
@@ -13,7 +16,10 @@ mod mint;
 mod ping;
 mod pubsub;
 mod scs;
+mod unary;
 pub mod web;
+
+pub use unary::UnaryBody;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -40,6 +46,9 @@ use crate::token::{AuthError, Verified};
 /// The gRPC services, built once per server.
 #[derive(Clone)]
 pub struct Grpc {
+    /// `cache_client.Scs`'s unary RPCs, served by [`unary`].
+    scs_front: Arc<scs::ScsFront>,
+    /// Its streams (GetBatch, SetBatch), served by tonic.
     scs: ScsServer<scs::ScsFront>,
     pubsub: PubsubServer<pubsub::PubsubFront>,
     control: ScsControlServer<control::ControlFront>,
@@ -67,10 +76,10 @@ const CACHE: HeaderName = HeaderName::from_static("cache");
 impl Grpc {
     pub fn new(app: Arc<App>) -> Self {
         let max = app.limits.max_value_bytes + MESSAGE_OVERHEAD;
-        let scs = ScsServer::new(scs::ScsFront {
+        let scs_front = Arc::new(scs::ScsFront {
             app: Arc::clone(&app),
-        })
-        .max_decoding_message_size(max);
+        });
+        let scs = ScsServer::from_arc(Arc::clone(&scs_front)).max_decoding_message_size(max);
         let pubsub = PubsubServer::new(pubsub::PubsubFront {
             app: Arc::clone(&app),
         })
@@ -86,6 +95,7 @@ impl Grpc {
         let auth =
             AuthServer::new(mint::MintFront { app }).max_decoding_message_size(MINT_MESSAGE_MAX);
         Grpc {
+            scs_front,
             scs,
             pubsub,
             control,
@@ -145,7 +155,11 @@ impl Grpc {
         // The one dispatch: the table's service column.
         let call = async {
             let response = match kind.service() {
-                Service::Scs => self.scs.clone().call(req).await,
+                Service::Scs => match self.scs_front.unary(kind, req).await {
+                    // A unary answer, complete: nothing of tonic's to normalize.
+                    Ok(response) => return Some(response),
+                    Err(req) => self.scs.clone().call(req).await,
+                },
                 Service::Pubsub => self.pubsub.clone().call(req).await,
                 Service::Control => self.control.clone().call(req).await,
                 Service::Token => self.token.clone().call(req).await,
@@ -154,25 +168,25 @@ impl Grpc {
                 // `from_grpc_path` never classifies an HTTP row; fail closed.
                 Service::Http => return None,
             };
-            Some(match response {
+            let mut response = match response {
                 Ok(response) => response,
                 Err(never) => match never {},
-            })
+            };
+            normalize_codec_status(response.headers_mut());
+            Some(response.map(|body| ResponseBody::Grpc(body.map_err(Into::into).boxed_unsync())))
         };
         // Reading the request and producing the response head (for streams:
         // the stream itself) is bounded like any request; a stream's items
         // are then bounded by its own rules.
         let limit = app.limits.request_timeout;
-        let mut response = match crate::clock::bounded(started, limit, call).await {
+        match crate::clock::bounded(started, limit, call).await {
             Some(Some(response)) => response,
-            Some(None) => return refused(app, Some(kind), &unserved(), started),
+            Some(None) => refused(app, Some(kind), &unserved(), started),
             None => {
                 let error = ApiError::new(ErrorCode::TimeoutError, "request timed out");
-                return refused(app, Some(kind), &error, started);
+                refused(app, Some(kind), &error, started)
             }
-        };
-        normalize_codec_status(response.headers_mut());
-        response.map(|body| ResponseBody::Grpc(body.map_err(Into::into).boxed_unsync()))
+        }
     }
 }
 
@@ -239,7 +253,8 @@ macro_rules! authorized_not_served {
 }
 pub(crate) use authorized_not_served;
 
-/// tonic's codec refuses a message before any handler runs, as a trailers-only
+/// tonic's codec (the services [`unary`] does not serve) refuses a message
+/// before any handler runs, as a trailers-only
 /// response: OUT_OF_RANGE for one over the size limit, INTERNAL for one that
 /// does not decode. SPEC 4 names these RESOURCE_EXHAUSTED and INVALID_ARGUMENT.
 fn normalize_codec_status(headers: &mut http::HeaderMap) {
@@ -259,8 +274,12 @@ fn normalize_codec_status(headers: &mut http::HeaderMap) {
 
 /// A trailers-only gRPC response carrying `error`.
 pub fn status_response(error: &ApiError) -> Response<ResponseBody> {
-    let mut response = error
-        .grpc_status()
+    trailers_only(error.grpc_status())
+}
+
+/// A trailers-only gRPC response carrying `status`.
+fn trailers_only(status: tonic::Status) -> Response<ResponseBody> {
+    let mut response = status
         .into_http::<super::http::Body>()
         .map(ResponseBody::Http);
     response.headers_mut().insert(

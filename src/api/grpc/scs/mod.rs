@@ -16,11 +16,13 @@ use tonic::codegen::tokio_stream;
 pub use support::ScsFront;
 use support::{Streamed, get_response, set_ok};
 
+use super::body::GrpcBody;
 use super::{cache_name, caller, classified, kind, rpcs};
+use crate::api::ResponseBody;
 use crate::backend::collection::{CollectionBackend, ItemType as Type};
 use crate::backend::{CacheBackend, Condition, TtlOutcome, TtlUpdate, value_hash};
 use crate::error::{ApiError, ErrorCode};
-use crate::operation::{Keys, Operation, Target};
+use crate::operation::{Keys, Operation, OperationKind, Target};
 
 /// How many GetBatch items are fetched ahead of the client's reading.
 const LOOKAHEAD: usize = 4;
@@ -357,58 +359,99 @@ impl ScsFront {
     }
 }
 
-#[tonic::async_trait]
-impl Scs for ScsFront {
-    type GetBatchStream = Streamed<GetResponse>;
-    type SetBatchStream = Streamed<SetResponse>;
+/// The service's RPCs, listed once. The unary ones, by the kind their path is
+/// classified as, are served by [`unary`](super::unary); the streams by
+/// tonic. Every one is also a tonic method (the trait wants them all), which
+/// runs the same handler.
+macro_rules! scs_service {
+    (
+        unary { $($kind:ident => $method:ident($request:ty) -> $response:ty;)+ }
+        streams { $($smethod:ident($srequest:ty) -> $sresponse:ty;)+ }
+    ) => {
+        #[tonic::async_trait]
+        impl Scs for ScsFront {
+            type GetBatchStream = Streamed<GetResponse>;
+            type SetBatchStream = Streamed<SetResponse>;
 
-    rpcs! {
-        get(GetRequest) -> GetResponse;
-        set(SetRequest) -> SetResponse;
-        delete(DeleteRequest) -> DeleteResponse;
-        keys_exist(KeysExistRequest) -> KeysExistResponse;
+            rpcs! {
+                $($method($request) -> $response;)+
+                $($smethod($srequest) -> $sresponse;)+
+            }
+        }
+
+        impl ScsFront {
+            /// Serves a unary RPC of the service, classified as `kind`; a
+            /// stream's request is given back, for tonic.
+            pub(in crate::api::grpc) async fn unary<B>(
+                &self,
+                kind: OperationKind,
+                req: http::Request<GrpcBody<B>>,
+            ) -> Result<http::Response<ResponseBody>, http::Request<GrpcBody<B>>>
+            where
+                B: hyper::body::Body<Data = bytes::Bytes> + Unpin,
+                B::Error: std::fmt::Display,
+            {
+                Ok(match kind {
+                    $(OperationKind::$kind => {
+                        super::unary::serve(&self.app, kind, req, |r| self.$method(r)).await
+                    })+
+                    _ => return Err(req),
+                })
+            }
+        }
+    };
+}
+
+scs_service! {
+    unary {
+        Get => get(GetRequest) -> GetResponse;
+        Set => set(SetRequest) -> SetResponse;
+        Delete => delete(DeleteRequest) -> DeleteResponse;
+        KeysExist => keys_exist(KeysExistRequest) -> KeysExistResponse;
+        GetWithHash => get_with_hash(GetWithHashRequest) -> GetWithHashResponse;
+        SetIf => set_if(SetIfRequest) -> SetIfResponse;
+        SetIfHash => set_if_hash(SetIfHashRequest) -> SetIfHashResponse;
+        SetIfNotExists => set_if_not_exists(SetIfNotExistsRequest) -> SetIfNotExistsResponse;
+        Increment => increment(IncrementRequest) -> IncrementResponse;
+        UpdateTtl => update_ttl(UpdateTtlRequest) -> UpdateTtlResponse;
+        ItemGetTtl => item_get_ttl(ItemGetTtlRequest) -> ItemGetTtlResponse;
+        ItemGetType => item_get_type(ItemGetTypeRequest) -> ItemGetTypeResponse;
+        SortedSetUnionStore => sorted_set_union_store(SortedSetUnionStoreRequest) -> SortedSetUnionStoreResponse;
+        DictionaryGet => dictionary_get(DictionaryGetRequest) -> DictionaryGetResponse;
+        DictionaryFetch => dictionary_fetch(DictionaryFetchRequest) -> DictionaryFetchResponse;
+        DictionarySet => dictionary_set(DictionarySetRequest) -> DictionarySetResponse;
+        DictionaryIncrement => dictionary_increment(DictionaryIncrementRequest) -> DictionaryIncrementResponse;
+        DictionaryDelete => dictionary_delete(DictionaryDeleteRequest) -> DictionaryDeleteResponse;
+        DictionaryLength => dictionary_length(DictionaryLengthRequest) -> DictionaryLengthResponse;
+        SetFetch => set_fetch(SetFetchRequest) -> SetFetchResponse;
+        SetSample => set_sample(SetSampleRequest) -> SetSampleResponse;
+        SetUnion => set_union(SetUnionRequest) -> SetUnionResponse;
+        SetDifference => set_difference(SetDifferenceRequest) -> SetDifferenceResponse;
+        SetContains => set_contains(SetContainsRequest) -> SetContainsResponse;
+        SetLength => set_length(SetLengthRequest) -> SetLengthResponse;
+        SetPop => set_pop(SetPopRequest) -> SetPopResponse;
+        ListPushFront => list_push_front(ListPushFrontRequest) -> ListPushFrontResponse;
+        ListPushBack => list_push_back(ListPushBackRequest) -> ListPushBackResponse;
+        ListPopFront => list_pop_front(ListPopFrontRequest) -> ListPopFrontResponse;
+        ListPopBack => list_pop_back(ListPopBackRequest) -> ListPopBackResponse;
+        ListErase => list_erase(ListEraseRequest) -> ListEraseResponse;
+        ListRemove => list_remove(ListRemoveRequest) -> ListRemoveResponse;
+        ListFetch => list_fetch(ListFetchRequest) -> ListFetchResponse;
+        ListLength => list_length(ListLengthRequest) -> ListLengthResponse;
+        ListConcatenateFront => list_concatenate_front(ListConcatenateFrontRequest) -> ListConcatenateFrontResponse;
+        ListConcatenateBack => list_concatenate_back(ListConcatenateBackRequest) -> ListConcatenateBackResponse;
+        ListRetain => list_retain(ListRetainRequest) -> ListRetainResponse;
+        SortedSetPut => sorted_set_put(SortedSetPutRequest) -> SortedSetPutResponse;
+        SortedSetFetch => sorted_set_fetch(SortedSetFetchRequest) -> SortedSetFetchResponse;
+        SortedSetGetScore => sorted_set_get_score(SortedSetGetScoreRequest) -> SortedSetGetScoreResponse;
+        SortedSetRemove => sorted_set_remove(SortedSetRemoveRequest) -> SortedSetRemoveResponse;
+        SortedSetIncrement => sorted_set_increment(SortedSetIncrementRequest) -> SortedSetIncrementResponse;
+        SortedSetGetRank => sorted_set_get_rank(SortedSetGetRankRequest) -> SortedSetGetRankResponse;
+        SortedSetLength => sorted_set_length(SortedSetLengthRequest) -> SortedSetLengthResponse;
+        SortedSetLengthByScore => sorted_set_length_by_score(SortedSetLengthByScoreRequest) -> SortedSetLengthByScoreResponse;
+    }
+    streams {
         get_batch(GetBatchRequest) -> Self::GetBatchStream;
         set_batch(SetBatchRequest) -> Self::SetBatchStream;
-        get_with_hash(GetWithHashRequest) -> GetWithHashResponse;
-        set_if(SetIfRequest) -> SetIfResponse;
-        set_if_hash(SetIfHashRequest) -> SetIfHashResponse;
-        set_if_not_exists(SetIfNotExistsRequest) -> SetIfNotExistsResponse;
-        increment(IncrementRequest) -> IncrementResponse;
-        update_ttl(UpdateTtlRequest) -> UpdateTtlResponse;
-        item_get_ttl(ItemGetTtlRequest) -> ItemGetTtlResponse;
-        item_get_type(ItemGetTypeRequest) -> ItemGetTypeResponse;
-        sorted_set_union_store(SortedSetUnionStoreRequest) -> SortedSetUnionStoreResponse;
-        dictionary_get(DictionaryGetRequest) -> DictionaryGetResponse;
-        dictionary_fetch(DictionaryFetchRequest) -> DictionaryFetchResponse;
-        dictionary_set(DictionarySetRequest) -> DictionarySetResponse;
-        dictionary_increment(DictionaryIncrementRequest) -> DictionaryIncrementResponse;
-        dictionary_delete(DictionaryDeleteRequest) -> DictionaryDeleteResponse;
-        dictionary_length(DictionaryLengthRequest) -> DictionaryLengthResponse;
-        set_fetch(SetFetchRequest) -> SetFetchResponse;
-        set_sample(SetSampleRequest) -> SetSampleResponse;
-        set_union(SetUnionRequest) -> SetUnionResponse;
-        set_difference(SetDifferenceRequest) -> SetDifferenceResponse;
-        set_contains(SetContainsRequest) -> SetContainsResponse;
-        set_length(SetLengthRequest) -> SetLengthResponse;
-        set_pop(SetPopRequest) -> SetPopResponse;
-        list_push_front(ListPushFrontRequest) -> ListPushFrontResponse;
-        list_push_back(ListPushBackRequest) -> ListPushBackResponse;
-        list_pop_front(ListPopFrontRequest) -> ListPopFrontResponse;
-        list_pop_back(ListPopBackRequest) -> ListPopBackResponse;
-        list_erase(ListEraseRequest) -> ListEraseResponse;
-        list_remove(ListRemoveRequest) -> ListRemoveResponse;
-        list_fetch(ListFetchRequest) -> ListFetchResponse;
-        list_length(ListLengthRequest) -> ListLengthResponse;
-        list_concatenate_front(ListConcatenateFrontRequest) -> ListConcatenateFrontResponse;
-        list_concatenate_back(ListConcatenateBackRequest) -> ListConcatenateBackResponse;
-        list_retain(ListRetainRequest) -> ListRetainResponse;
-        sorted_set_put(SortedSetPutRequest) -> SortedSetPutResponse;
-        sorted_set_fetch(SortedSetFetchRequest) -> SortedSetFetchResponse;
-        sorted_set_get_score(SortedSetGetScoreRequest) -> SortedSetGetScoreResponse;
-        sorted_set_remove(SortedSetRemoveRequest) -> SortedSetRemoveResponse;
-        sorted_set_increment(SortedSetIncrementRequest) -> SortedSetIncrementResponse;
-        sorted_set_get_rank(SortedSetGetRankRequest) -> SortedSetGetRankResponse;
-        sorted_set_length(SortedSetLengthRequest) -> SortedSetLengthResponse;
-        sorted_set_length_by_score(SortedSetLengthByScoreRequest) -> SortedSetLengthByScoreResponse;
     }
 }

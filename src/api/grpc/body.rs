@@ -127,6 +127,11 @@ impl<B> GrpcBody<B> {
         Ok(need)
     }
 
+    /// Whether the request names a `grpc-encoding`.
+    pub fn encoded(&self) -> bool {
+        self.encoded
+    }
+
     fn keep(&mut self, permit: OwnedSemaphorePermit) {
         match &mut self.held {
             Some(held) => held.merge(permit),

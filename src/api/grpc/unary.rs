@@ -95,7 +95,7 @@ where
 {
     // No compression is enabled: gRPC's answer to a compressed request is
     // UNIMPLEMENTED, naming what is accepted (as tonic does).
-    match headers.get(GRPC_ENCODING) {
+    match headers.get(GRPC_ENCODING).filter(|_| body.encoded()) {
         None => {}
         Some(v) if v.as_bytes() == b"identity" => {}
         Some(v) => {

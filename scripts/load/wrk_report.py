@@ -104,7 +104,7 @@ rows = [
      side("gate_cold", lambda n: wrk(n, 200), ["server"]), side("bare_cold", lambda n: wrk(n, 200), ["server"])),
     (f"GET hit, gateway vs HAProxy jwt_verify (wrk -t{t} -c{c})",
      side("gate_hit", lambda n: wrk(n, 200), ["server"]), side("hap_hit", lambda n: wrk(n, 200), ["server"])),
-    (f"gRPC Get, gateway vs minimal tonic-stack server (h2load -c{opt['h2load_clients']} -m{opt['h2load_streams']})",
+    (f"gRPC Get, gateway vs minimal gRPC responder on hyper (h2load -c{opt['h2load_clients']} -m{opt['h2load_streams']})",
      side("gate_grpc", h2load, ["server"]), side("tonic_grpc", h2load, ["server"])),
     (f"Redis GET, gateway on Redis (wrk -t{t} -c{opt['concurrency']}) vs redis-benchmark GET -c{opt['concurrency']}",
      side("rgate_get", lambda n: wrk(n, 200), ["server", "redis"]), side("rb_get", redis_benchmark, ["redis"])),

@@ -47,8 +47,8 @@
 #   BACKENDS=redis REDIS_CONNECTIONS=8 scripts/load.sh   # BACKENDS alone: those suites, no wrk
 #
 # Knobs: SUITES (memory redis wrk; defaults to BACKENDS when that is set),
-# DURATION, ROUNDS, CONCURRENCY, RATE, PORT (uses PORT..PORT+4 and
-# PORT+10..PORT+14), COLD_URLS (credentials minted for the cold runs),
+# DURATION, ROUNDS, CONCURRENCY, RATE, PORT (uses PORT..PORT+5 and
+# PORT+10..PORT+15), COLD_URLS (credentials minted for the cold runs),
 # REDIS_CONNECTIONS, REDIS_REQUESTS; for wrk: WRK_THREADS (1),
 # WRK_CONNECTIONS (32), H2LOAD_CLIENTS (4), H2LOAD_STREAMS (16),
 # HAPROXY_NBTHREAD (nproc: one thread per core, like tokio's workers);
@@ -162,6 +162,16 @@ CONF
   RGATE_PID=$!
   track+=("gate_redis=$!")
   admins+=($((PORT + 14)))
+  if has wrk; then
+    # The same, on one worker thread (server.worker_threads = 1): the wrk
+    # suite measures both against redis-benchmark.
+    SCOPEGATE_SERVER_LISTEN="127.0.0.1:$((PORT + 5))" SCOPEGATE_ADMIN_LISTEN="127.0.0.1:$((PORT + 15))" \
+      SCOPEGATE_SERVER_WORKER_THREADS=1 \
+      "$BIN" serve --config "$work/redis.toml" > "$work/gate-redis-1.log" 2>&1 & pids+=($!)
+    RGATE1_PID=$!
+    RGATE1="http://127.0.0.1:$((PORT + 5))"
+    admins+=($((PORT + 15)))
+  fi
 fi
 
 for admin in "${admins[@]}"; do

@@ -30,7 +30,11 @@ pub fn serve(config: Option<&Path>, dev: bool) -> Result<(), String> {
             None,
         )
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = config.server.worker_threads {
+        runtime.worker_threads(threads);
+    }
+    let runtime = runtime
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;

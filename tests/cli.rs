@@ -343,10 +343,19 @@ name = "x"
 /// Starts `scopegate serve` with `args` on ephemeral ports and returns the
 /// child and the first line it printed.
 fn spawn_serve(args: &[&str], dir: &Path) -> (std::process::Child, String) {
+    spawn_serve_with(args, dir, &[])
+}
+
+fn spawn_serve_with(
+    args: &[&str],
+    dir: &Path,
+    env: &[(&str, &str)],
+) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut child = Command::new(env!("CARGO_BIN_EXE_scopegate"))
         .args(args)
         .current_dir(dir)
+        .envs(env.iter().copied())
         .env("SCOPEGATE_SERVER_LISTEN", "127.0.0.1:0")
         .env("SCOPEGATE_ADMIN_LISTEN", "127.0.0.1:0")
         .stdout(std::process::Stdio::piped())
@@ -377,6 +386,37 @@ fn terminate(child: &mut std::process::Child) -> Option<i32> {
 }
 
 #[test]
+/// `server.worker_threads = 1`: the gateway runs on one thread and serves
+/// (a request without a credential is answered 401), then stops cleanly.
+#[test]
+fn serve_on_one_worker_thread_serves() {
+    use std::io::{Read, Write};
+    let dir = workspace();
+    let (mut child, first) = spawn_serve_with(
+        &["serve", "--config", "config.toml"],
+        dir.path(),
+        &[("SCOPEGATE_SERVER_WORKER_THREADS", "1")],
+    );
+    let addr = first
+        .strip_prefix("scopegate listening on http://")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(
+            b"GET /cache/default-cache?key=k HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        )
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert_eq!(terminate(&mut child), Some(0));
+}
+
 fn serve_prints_where_it_listens_and_exits_0_on_sigterm() {
     let dir = workspace();
     for args in [

@@ -64,6 +64,20 @@ fn environment_overrides_set_scalar_settings_and_are_validated() {
     assert!(unknown.unwrap_err()[0].contains("unknown field `port`"));
 }
 
+/// `server.worker_threads`: 0 is one per CPU (tokio's default), a number
+/// that many, and past the bound an error naming the range.
+#[test]
+fn worker_threads_default_to_one_per_cpu_and_are_bounded() {
+    assert_eq!(shipped_with(&[]).unwrap().server.worker_threads, None);
+    let one = shipped_with(&[("SCOPEGATE_SERVER_WORKER_THREADS", "1")]).unwrap();
+    assert_eq!(one.server.worker_threads, Some(1));
+    let errors = shipped_with(&[("SCOPEGATE_SERVER_WORKER_THREADS", "1025")]).unwrap_err();
+    assert_eq!(
+        errors,
+        ["server.worker_threads must be between 0 (one per CPU) and 1024"]
+    );
+}
+
 /// The shipped config, with `k1.secret` beside it, and `env` applied.
 fn shipped_with(env: &[(&str, &str)]) -> Result<Config, Vec<String>> {
     let dir = tempfile::tempdir().unwrap();

@@ -1,5 +1,5 @@
 # The `wrk` suite of scripts/load.sh (sourced from it, after its servers are
-# up; it uses its variables: work, BIN, TOOLS, JWT, SCOPE, PORT, GATE, RGATE,
+# up; it uses its variables: work, BIN, TOOLS, JWT, SCOPE, PORT, GATE, RGATE, RGATE1,
 # REDIS_PORT, REDIS_REQUESTS, the *_PID of every server, pids, LIMIT,
 # DURATION, ROUNDS, CONCURRENCY, COLD_URLS).
 #
@@ -13,7 +13,8 @@
 #   - h2load -c H2LOAD_CLIENTS -m H2LOAD_STREAMS: gRPC Get on the gateway
 #     against the minimal gRPC server (bench_tools grpc-baseline);
 #   - Redis GET: wrk -c CONCURRENCY through the gateway on the Redis backend
-#     against redis-benchmark GET -c CONCURRENCY straight to the same Redis.
+#     (at the default thread count, and on one thread: RGATE1) against
+#     redis-benchmark GET -c CONCURRENCY straight to the same Redis.
 # Writes $work/w_*.out (the client's output) and $work/w_*.cpu (the CPU ticks
 # of each server process over the run) for scripts/load/wrk_report.py.
 
@@ -95,7 +96,7 @@ PY
 printf '\x00\x00\x00\x00\x05\x0a\x03hot' > "$work/get.grpc"
 
 # Every server holds `hot` = the value, and answers as expected.
-for gate in "$GATE" "http://127.0.0.1:$((PORT + 1))" "$RGATE"; do
+for gate in "$GATE" "http://127.0.0.1:$((PORT + 1))" "$RGATE" "$RGATE1"; do
   curl -sf -X PUT -H "Authorization: $JWT" --data-binary "@$work/value" "$gate/cache/bench?key=hot&ttl_seconds=3600"
   expect 200 -H "Authorization: $JWT" "$gate/cache/bench?key=hot"
 done
@@ -141,5 +142,6 @@ for round in $(seq "$ROUNDS"); do
     'h2load_run "gate_grpc_$round" "$GATE_PID" "$GATE/cache_client.Scs/Get"'
   in_order "$round" \
     'wmeasure "rb_get_$round" "redis=$REDIS_PID" redis-benchmark -p "$REDIS_PORT" -c "$CONCURRENCY" -n "$REDIS_REQUESTS" -t get -d 100 -P 1 --csv' \
-    'wmeasure "rgate_get_$round" "server=$RGATE_PID redis=$REDIS_PID" wrk -t "$WRK_THREADS" -c "$CONCURRENCY" -d "${DURATION}s" -s "$WRK_LUA" -H "Authorization: $JWT" "$RGATE/cache/bench?key=hot"'
+    'wmeasure "rgate_get_$round" "server=$RGATE_PID redis=$REDIS_PID" wrk -t "$WRK_THREADS" -c "$CONCURRENCY" -d "${DURATION}s" -s "$WRK_LUA" -H "Authorization: $JWT" "$RGATE/cache/bench?key=hot"' \
+    'wmeasure "rgate1_get_$round" "server=$RGATE1_PID redis=$REDIS_PID" wrk -t "$WRK_THREADS" -c "$CONCURRENCY" -d "${DURATION}s" -s "$WRK_LUA" -H "Authorization: $JWT" "$RGATE1/cache/bench?key=hot"'
 done

@@ -108,6 +108,8 @@ rows = [
      side("gate_grpc", h2load, ["server"]), side("tonic_grpc", h2load, ["server"])),
     (f"Redis GET, gateway on Redis (wrk -t{t} -c{opt['concurrency']}) vs redis-benchmark GET -c{opt['concurrency']}",
      side("rgate_get", lambda n: wrk(n, 200), ["server", "redis"]), side("rb_get", redis_benchmark, ["redis"])),
+    (f"Redis GET, gateway on Redis with server.worker_threads = 1 (wrk -t{t} -c{opt['concurrency']}) vs redis-benchmark GET -c{opt['concurrency']}",
+     side("rgate1_get", lambda n: wrk(n, 200), ["server", "redis"]), side("rb_get", redis_benchmark, ["redis"])),
 ]
 redis_split = side("rgate_get", lambda n: wrk(n, 200), ["server"])
 

@@ -63,6 +63,9 @@ pub struct ServerLimits {
     pub max_value_bytes: usize,
     /// Most keys one batch request (GetBatch, SetBatch, KeysExist) may name.
     pub max_keys_per_request: usize,
+    /// Threads serving requests; `None`: one per CPU the process may use
+    /// (tokio's default, which follows a cgroup's CPU quota).
+    pub worker_threads: Option<usize>,
     pub header_read_timeout: Duration,
     /// Every request but long polls must finish within this.
     pub request_timeout: Duration,
@@ -82,6 +85,7 @@ impl Default for ServerLimits {
             max_header_bytes: 16 * 1024,
             max_value_bytes: 5 * 1024 * 1024,
             max_keys_per_request: 1000,
+            worker_threads: None,
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             long_poll_timeout: Duration::from_secs(25),
@@ -111,6 +115,9 @@ impl std::fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 /// The sections whose scalar settings the environment may override.
+/// The most `server.worker_threads` accepted.
+pub const MAX_WORKER_THREADS: usize = 1024;
+
 /// The largest `server.max_keys_per_request` accepted.
 const MAX_KEYS_PER_REQUEST: usize = 100_000;
 
@@ -299,11 +306,17 @@ fn server_limits(raw: &raw::RawServer, errors: &mut Vec<String>) -> Option<Serve
             "server.max_keys_per_request must be between 1 and {MAX_KEYS_PER_REQUEST}"
         ));
     }
+    if raw.worker_threads > MAX_WORKER_THREADS {
+        errors.push(format!(
+            "server.worker_threads must be between 0 (one per CPU) and {MAX_WORKER_THREADS}"
+        ));
+    }
     Some(ServerLimits {
         max_connections: raw.max_connections,
         max_header_bytes: raw.max_header_bytes,
         max_value_bytes: raw.max_value_bytes,
         max_keys_per_request: raw.max_keys_per_request,
+        worker_threads: (raw.worker_threads > 0).then_some(raw.worker_threads),
         header_read_timeout: header_read_timeout?,
         request_timeout: request_timeout?,
         long_poll_timeout: long_poll_timeout?,

@@ -399,7 +399,40 @@ macro_rules! scs_service {
                 })
             }
         }
+
+        /// Each unary kind with the handler that serves it, for the test
+        /// that pairs them with the classification table.
+        #[cfg(test)]
+        const UNARY: &[(OperationKind, &str)] = &[$((OperationKind::$kind, stringify!($method)),)+];
     };
+}
+
+/// Every unary row of the dispatch is served by the handler named after its
+/// RPC: the path of the table row its kind was classified from is
+/// `/cache_client.Scs/` and the handler's name in CamelCase. (Authorization
+/// takes the classified kind; this keeps the handler the same RPC.)
+#[cfg(test)]
+#[test]
+fn each_unary_kind_is_served_by_the_handler_of_its_rpc() {
+    for (kind, method) in UNARY {
+        let rpc: String = method
+            .split('_')
+            .map(|word| word[..1].to_uppercase() + &word[1..])
+            .collect();
+        let path = format!("/cache_client.Scs/{rpc}");
+        assert_eq!(
+            OperationKind::from_grpc_path(&path),
+            Some(*kind),
+            "{method}"
+        );
+    }
+    // Every Scs row is either served here or one of the two streams.
+    let streams = [OperationKind::GetBatch, OperationKind::SetBatch];
+    let scs_rows = OperationKind::ALL
+        .iter()
+        .filter(|k| matches!(k.service(), crate::operation::Service::Scs))
+        .count();
+    assert_eq!(UNARY.len() + streams.len(), scs_rows);
 }
 
 scs_service! {

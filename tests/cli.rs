@@ -385,7 +385,6 @@ fn terminate(child: &mut std::process::Child) -> Option<i32> {
     panic!("serve did not exit within 10 s of SIGTERM");
 }
 
-#[test]
 /// `server.worker_threads = 1`: the gateway runs on one thread and serves
 /// (a request without a credential is answered 401), then stops cleanly.
 #[test]
@@ -417,6 +416,7 @@ fn serve_on_one_worker_thread_serves() {
     assert_eq!(terminate(&mut child), Some(0));
 }
 
+#[test]
 fn serve_prints_where_it_listens_and_exits_0_on_sigterm() {
     let dir = workspace();
     for args in [

@@ -114,13 +114,13 @@ impl std::fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-/// The sections whose scalar settings the environment may override.
 /// The most `server.worker_threads` accepted.
 pub const MAX_WORKER_THREADS: usize = 1024;
 
 /// The largest `server.max_keys_per_request` accepted.
 const MAX_KEYS_PER_REQUEST: usize = 100_000;
 
+/// The sections whose scalar settings the environment may override.
 const OVERRIDABLE: [&str; 4] = ["server", "admin", "auth", "backend"];
 
 impl Config {

@@ -103,9 +103,10 @@ where
             let mut status = Status::unimplemented(format!(
                 "Content is compressed with `{name}` which isn't supported"
             ));
-            status
-                .metadata_mut()
-                .insert("grpc-accept-encoding", "identity".parse().expect("ascii"));
+            status.metadata_mut().insert(
+                "grpc-accept-encoding",
+                tonic::metadata::MetadataValue::from_static("identity"),
+            );
             return Err(status);
         }
     }

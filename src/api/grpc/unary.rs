@@ -110,9 +110,27 @@ where
             return Err(status);
         }
     }
-    // Usually the whole message is one data frame: `to_bytes` then takes it
-    // without a copy. (GrpcBody refuses trailers and caps what is joined.)
-    let bytes = body.collect().await.map_err(body_status)?.to_bytes();
+    // Usually the whole message is one data frame, taken without a copy.
+    // (Not `BodyExt::collect`: its buffer list is one more allocation per
+    // call, ~280 instructions of a Get under callgrind.)
+    let mut first: Option<Bytes> = None;
+    let mut joined = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(body_status)?;
+        // GrpcBody refuses trailers; anything else that is not data is skipped.
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        match first.take() {
+            None if joined.is_empty() => first = Some(data),
+            None => joined.extend_from_slice(&data),
+            Some(earlier) => {
+                joined.extend_from_slice(&earlier);
+                joined.extend_from_slice(&data);
+            }
+        }
+    }
+    let bytes = first.unwrap_or_else(|| joined.freeze());
     if bytes.len() < PREFIX {
         return Err(invalid("the request carries no message"));
     }

@@ -75,6 +75,7 @@ pub struct BackendMetrics {
     errors: IntCounterVec,
     up: IntGauge,
     connections: IntGaugeVec,
+    read_batches: prometheus::IntCounter,
 }
 
 impl BackendMetrics {
@@ -97,6 +98,12 @@ impl BackendMetrics {
     /// Pooled (multiplexed) connections.
     pub fn connections(&self, n: i64) {
         self.connections.with_label_values(&["pool"]).set(n);
+    }
+
+    /// One batch of gathered item reads queued on a connection (the `get`
+    /// commands counted over the batches: the reads per write to Redis).
+    pub fn read_batch(&self) {
+        self.read_batches.inc();
     }
 
     /// Counts a dedicated (blocking-read) connection until the guard drops.
@@ -243,6 +250,11 @@ impl Metrics {
                 &["kind"],
             )
             .expect("static metric definition (invariant)"),
+            read_batches: prometheus::IntCounter::new(
+                "backend_read_batches_total",
+                "Batches of concurrent item reads (GET) sent to Redis in one write.",
+            )
+            .expect("static metric definition (invariant)"),
         };
         backend.up.set(1);
         for collector in [
@@ -262,6 +274,7 @@ impl Metrics {
             Box::new(backend.errors.clone()),
             Box::new(backend.up.clone()),
             Box::new(backend.connections.clone()),
+            Box::new(backend.read_batches.clone()),
         ] {
             registry
                 .register(collector)

@@ -506,6 +506,84 @@ async fn a_subscription_waits_through_an_outage_and_then_carries_on() {
     assert_eq!(sequences(&events), [1]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_gets_reach_redis_together_and_each_gets_its_own_reply() {
+    const READS: usize = 64;
+    let redis = RedisServer::start();
+    let metrics = Metrics::new();
+    let config = RedisConfig {
+        namespace: "gather".into(),
+        ..RedisConfig::new(redis.url())
+    };
+    let b = RedisBackend::new(
+        &config,
+        Default::default(),
+        &[CACHE.into()],
+        metrics.backend(),
+    );
+    let b = Arc::new(b.unwrap());
+    for i in 0..READS {
+        let key = format!("k{i}");
+        b.set(
+            &item(CACHE, key.as_bytes()),
+            Bytes::from(format!("v{i}")),
+            TTL,
+        )
+        .await
+        .unwrap();
+    }
+    // An item whose Redis key holds a hash: its GET is refused (WRONGTYPE).
+    b.set(&item(CACHE, b"wrong"), Bytes::from_static(b"x"), TTL)
+        .await
+        .unwrap();
+    let wrong = redis
+        .keys()
+        .into_iter()
+        .find(|k| k.ends_with(b"wrong"))
+        .unwrap();
+    redis.command(&[b"DEL", &wrong]);
+    redis.command(&[b"HSET", &wrong, b"f", b"v"]);
+    let gets: Vec<_> = (0..READS)
+        .map(|i| format!("k{i}"))
+        .chain(["wrong".into(), "missing".into()])
+        .map(|key| {
+            let b = Arc::clone(&b);
+            tokio::spawn(async move { b.get(&item(CACHE, key.as_bytes())).await })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for get in gets {
+        replies.push(get.await.unwrap());
+    }
+    // Each read has its own reply, the refusal of one fails no other.
+    for (i, reply) in replies[..READS].iter().enumerate() {
+        assert_eq!(
+            reply.as_ref().unwrap().as_deref(),
+            Some(format!("v{i}").as_bytes())
+        );
+    }
+    assert!(
+        matches!(replies[READS], Err(BackendError::FailedPrecondition(_))),
+        "{:?}",
+        replies[READS]
+    );
+    assert_eq!(replies[READS + 1], Ok(None));
+    // ... and they were queued on the connection in a few batches (a write
+    // each), not one each.
+    let text = String::from_utf8(metrics.render()).unwrap();
+    let batches: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("scopegate_backend_read_batches_total "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        (1..=16).contains(&batches),
+        "{} GETs went out in {batches} batches",
+        READS + 2
+    );
+    assert!(b.is_up());
+}
+
 #[tokio::test]
 async fn a_slow_redis_is_a_timeout_within_the_command_timeout_and_is_counted() {
     let redis = RedisServer::start();

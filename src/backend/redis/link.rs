@@ -3,6 +3,7 @@
 //! per-command timeout, timed and counted by command kind.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, Value};
 
 use super::RedisConfig;
+use super::gather::Gather;
 use crate::backend::BackendError;
 use crate::metrics::BackendMetrics;
 
@@ -68,6 +70,7 @@ pub(super) struct Link {
     up: AtomicBool,
     command_timeout: Duration,
     connect_timeout: Duration,
+    gather: Arc<Gather>,
     pub(super) metrics: BackendMetrics,
 }
 
@@ -198,6 +201,7 @@ impl Link {
             up: AtomicBool::new(false),
             command_timeout: config.command_timeout,
             connect_timeout: config.connect_timeout,
+            gather: Arc::default(),
             metrics,
         })
     }
@@ -240,6 +244,28 @@ impl Link {
             Ok(Err(e)) => Err(self.failed(command, &e)),
             Err(_) => {
                 self.metrics.error(command, "timeout");
+                Err(BackendError::Timeout)
+            }
+        }
+    }
+
+    /// Reads one item's value (GET), gathered with the reads of other
+    /// requests into one write (see [`gather`](super::gather)); bounded,
+    /// timed and mapped as `run` does.
+    pub(super) async fn get(&self, key: Vec<u8>) -> Result<Option<Vec<u8>>, BackendError> {
+        const COMMAND: &str = "get";
+        let started = Instant::now();
+        let reply = self
+            .gather
+            .read(key, || self.conn(), self.command_timeout, &self.metrics);
+        let result = tokio::time::timeout(self.command_timeout, reply).await;
+        self.metrics.command(COMMAND, started.elapsed());
+        match result {
+            Ok(Ok(Ok(value))) => Ok(value),
+            Ok(Ok(Err(e))) => Err(self.failed(COMMAND, &e)),
+            // The flush ran out of time (or the runtime is stopping) first.
+            Ok(Err(_)) | Err(_) => {
+                self.metrics.error(COMMAND, "timeout");
                 Err(BackendError::Timeout)
             }
         }

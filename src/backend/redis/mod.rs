@@ -10,6 +10,7 @@
 
 mod collection;
 mod config;
+mod gather;
 mod keys;
 mod link;
 mod registry;
@@ -109,11 +110,7 @@ impl CacheBackend for RedisBackend {
     async fn get(&self, permit: &Permit<'_>) -> Result<Option<Bytes>, BackendError> {
         let (cache, key) = item_of(permit)?;
         let key = self.inner.item_key(cache, key).await?;
-        let value: Option<Vec<u8>> = self
-            .inner
-            .link
-            .run("get", |mut c| async move { c.get(key).await })
-            .await?;
+        let value = self.inner.link.get(key).await?;
         Ok(value.map(Bytes::from))
     }
 

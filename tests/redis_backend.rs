@@ -506,6 +506,15 @@ async fn a_subscription_waits_through_an_outage_and_then_carries_on() {
     assert_eq!(sequences(&events), [1]);
 }
 
+/// `scopegate_backend_read_batches_total`.
+fn read_batches(metrics: &Metrics) -> u64 {
+    let text = String::from_utf8(metrics.render()).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("scopegate_backend_read_batches_total "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_gets_reach_redis_together_and_each_gets_its_own_reply() {
     const READS: usize = 64;
@@ -570,18 +579,58 @@ async fn concurrent_gets_reach_redis_together_and_each_gets_its_own_reply() {
     assert_eq!(replies[READS + 1], Ok(None));
     // ... and they were queued on the connection in a few batches (a write
     // each), not one each.
-    let text = String::from_utf8(metrics.render()).unwrap();
-    let batches: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("scopegate_backend_read_batches_total "))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{text}"));
+    let batches = read_batches(&metrics);
     assert!(
         (1..=16).contains(&batches),
         "{} GETs went out in {batches} batches",
         READS + 2
     );
     assert!(b.is_up());
+}
+
+/// A read whose batch is never sent (its flush's runtime stopped before the
+/// flush ran) holds up no later read.
+#[test]
+fn a_batch_left_unsent_by_a_stopped_runtime_holds_up_no_later_read() {
+    let redis = RedisServer::start();
+    let main = tokio::runtime::Runtime::new().unwrap();
+    let metrics = Metrics::new();
+    let b = main.block_on(async {
+        let config = RedisConfig {
+            namespace: "unsent".into(),
+            ..RedisConfig::new(redis.url())
+        };
+        let b = RedisBackend::new(
+            &config,
+            Default::default(),
+            &[CACHE.into()],
+            metrics.backend(),
+        );
+        let b = b.unwrap();
+        b.set(&item(CACHE, b"k"), Bytes::from_static(b"v"), TTL)
+            .await
+            .unwrap();
+        b
+    });
+    // A read polled once on a runtime that then stops: its flush never runs.
+    let stopping = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let once = stopping.block_on(async {
+        let permit = item(CACHE, b"k");
+        let mut get = std::pin::pin!(b.get(&permit));
+        std::future::poll_fn(|cx| std::task::Poll::Ready(get.as_mut().poll(cx).is_pending())).await
+    });
+    assert!(once, "the first poll already had a reply");
+    assert_eq!(
+        read_batches(&metrics),
+        1,
+        "the read is waiting for its flush"
+    );
+    drop(stopping);
+    let later = main.block_on(b.get(&item(CACHE, b"k")));
+    assert_eq!(later.unwrap().unwrap(), "v");
 }
 
 #[tokio::test]

@@ -58,28 +58,19 @@ impl Gather {
         };
         if first {
             metrics.read_batch();
-            tokio::spawn(flush(Arc::clone(self), conn(), limit));
+            let batch = Batch(Some(Arc::clone(self)));
+            tokio::spawn(flush(batch, conn(), limit));
         }
         receiver
     }
 }
 
-async fn flush(gather: Arc<Gather>, conn: Conn, limit: Duration) {
+async fn flush(mut batch: Batch, conn: Conn, limit: Duration) {
     // Let the requests the workers have ready add their reads first.
     tokio::task::yield_now().await;
-    let batch = {
-        let mut waiting = gather
-            .waiting
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        // The next batch is likely as large as this one.
-        let next = Vec::with_capacity(waiting.len());
-        std::mem::replace(&mut *waiting, next)
-    };
-    drop(gather);
     // Every command is queued on the connection in this one poll: redis-rs
     // writes them together once this task waits.
-    let reads = batch.into_iter().map(|read| {
+    let reads = batch.take().into_iter().map(|read| {
         let mut conn = conn.clone();
         async move {
             let reply: Reply = conn.get(&read.key).await;
@@ -87,4 +78,32 @@ async fn flush(gather: Arc<Gather>, conn: Conn, limit: Duration) {
         }
     });
     let _ = tokio::time::timeout(limit, futures_util::future::join_all(reads)).await;
+}
+
+/// A flush's claim on the waiting reads, made before its task first runs.
+/// A flush dropped before it takes them (its runtime stopping, even before
+/// the task was polled) takes them as it goes: their requests fail at once
+/// rather than wait out their timeout, and the next read starts a batch of
+/// its own instead of joining one that no flush will send.
+struct Batch(Option<Arc<Gather>>);
+
+impl Batch {
+    fn take(&mut self) -> Vec<Read> {
+        let Some(gather) = self.0.take() else {
+            return Vec::new();
+        };
+        let mut waiting = gather
+            .waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // The next batch is likely as large as this one.
+        let next = Vec::with_capacity(waiting.len());
+        std::mem::replace(&mut *waiting, next)
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
 }

@@ -506,6 +506,21 @@ async fn a_subscription_waits_through_an_outage_and_then_carries_on() {
     assert_eq!(sequences(&events), [1]);
 }
 
+/// A backend with the default settings, counting into `metrics`.
+fn metered(redis: &RedisServer, namespace: &str, metrics: &Metrics) -> RedisBackend {
+    let config = RedisConfig {
+        namespace: namespace.into(),
+        ..RedisConfig::new(redis.url())
+    };
+    RedisBackend::new(
+        &config,
+        Default::default(),
+        &[CACHE.into()],
+        metrics.backend(),
+    )
+    .unwrap()
+}
+
 /// `scopegate_backend_read_batches_total`.
 fn read_batches(metrics: &Metrics) -> u64 {
     let text = String::from_utf8(metrics.render()).unwrap();
@@ -520,17 +535,7 @@ async fn concurrent_gets_reach_redis_together_and_each_gets_its_own_reply() {
     const READS: usize = 64;
     let redis = RedisServer::start();
     let metrics = Metrics::new();
-    let config = RedisConfig {
-        namespace: "gather".into(),
-        ..RedisConfig::new(redis.url())
-    };
-    let b = RedisBackend::new(
-        &config,
-        Default::default(),
-        &[CACHE.into()],
-        metrics.backend(),
-    );
-    let b = Arc::new(b.unwrap());
+    let b = Arc::new(metered(&redis, "gather", &metrics));
     for i in 0..READS {
         let key = format!("k{i}");
         b.set(
@@ -596,17 +601,7 @@ fn a_batch_left_unsent_by_a_stopped_runtime_holds_up_no_later_read() {
     let main = tokio::runtime::Runtime::new().unwrap();
     let metrics = Metrics::new();
     let b = main.block_on(async {
-        let config = RedisConfig {
-            namespace: "unsent".into(),
-            ..RedisConfig::new(redis.url())
-        };
-        let b = RedisBackend::new(
-            &config,
-            Default::default(),
-            &[CACHE.into()],
-            metrics.backend(),
-        );
-        let b = b.unwrap();
+        let b = metered(&redis, "unsent", &metrics);
         b.set(&item(CACHE, b"k"), Bytes::from_static(b"v"), TTL)
             .await
             .unwrap();

@@ -101,7 +101,7 @@ impl BackendMetrics {
     }
 
     /// One batch of gathered item reads queued on a connection (the `get`
-    /// commands counted over the batches: the reads per write to Redis).
+    /// commands counted over the batches: the reads per batch).
     pub fn read_batch(&self) {
         self.read_batches.inc();
     }
@@ -252,7 +252,7 @@ impl Metrics {
             .expect("static metric definition (invariant)"),
             read_batches: prometheus::IntCounter::new(
                 "backend_read_batches_total",
-                "Batches of concurrent item reads (GET) sent to Redis in one write.",
+                "Batches of concurrent item reads (GET) queued on a Redis connection together.",
             )
             .expect("static metric definition (invariant)"),
         };

@@ -1,4 +1,4 @@
-//! Item reads gathered into one write to Redis (auto-pipelining).
+//! Item reads gathered into few writes to Redis (auto-pipelining).
 //!
 //! redis-rs multiplexes concurrent commands on one connection, and writes
 //! whatever is queued for it at once. But under tokio a command is queued
@@ -7,15 +7,19 @@
 //! then costs a write of its own, and a wake-up of Redis. A GET instead
 //! joins the reads gathered so far; the first of them spawns a task that
 //! yields once, so the other requests the workers have ready get to join,
-//! then queues the whole batch in one poll (one write, one wake-up of
-//! Redis) and hands each request its reply.
+//! then queues the whole batch on one connection in one poll and hands each
+//! request its reply. redis-rs writes what is queued together, up to its
+//! queue's 50 commands a write (for a cluster: per node).
 //!
-//! Nothing but the write is shared: each read is its own command with its
+//! Nothing but the writes is shared: each read is its own command with its
 //! own reply (a refusal of one key fails no other), answered in order on
-//! its connection. A request that goes away drops its receiver and its
-//! reply is discarded. The batch is as large as the requests in flight,
-//! which the server's limits bound; the flush is bounded by the command
-//! timeout, as every request is.
+//! its connection. A request that goes away drops its receiver; its GET is
+//! still sent and its reply discarded. A batch holds at most the reads in
+//! flight (bounded by `server.max_connections` and the streams each may
+//! carry), each for at most the command timeout, which bounds every
+//! request; the flush itself is bounded by twice that, so a request's own
+//! timeout always comes first and a closed reply means only that the read
+//! was never sent.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -30,9 +34,9 @@ use crate::metrics::BackendMetrics;
 pub(super) type Reply = RedisResult<Option<Vec<u8>>>;
 
 /// The reads waiting for their batch to be queued.
-#[derive(Default)]
 pub(super) struct Gather {
     waiting: Mutex<Vec<Read>>,
+    metrics: BackendMetrics,
 }
 
 struct Read {
@@ -41,6 +45,13 @@ struct Read {
 }
 
 impl Gather {
+    pub(super) fn new(metrics: BackendMetrics) -> Self {
+        Gather {
+            waiting: Mutex::default(),
+            metrics,
+        }
+    }
+
     /// Adds a read of `key`; the receiver gets its reply. The first read of
     /// a batch spawns its flush on `conn`.
     pub(super) fn read(
@@ -48,7 +59,6 @@ impl Gather {
         key: Vec<u8>,
         conn: impl FnOnce() -> Conn,
         limit: Duration,
-        metrics: &BackendMetrics,
     ) -> oneshot::Receiver<Reply> {
         let (reply, receiver) = oneshot::channel();
         let first = {
@@ -57,7 +67,6 @@ impl Gather {
             waiting.len() == 1
         };
         if first {
-            metrics.read_batch();
             let batch = Batch(Some(Arc::clone(self)));
             tokio::spawn(flush(batch, conn(), limit));
         }
@@ -70,14 +79,15 @@ async fn flush(mut batch: Batch, conn: Conn, limit: Duration) {
     tokio::task::yield_now().await;
     // Every command is queued on the connection in this one poll: redis-rs
     // writes them together once this task waits.
-    let reads = batch.take().into_iter().map(|read| {
+    let reads = batch.take(true).into_iter().map(|read| {
         let mut conn = conn.clone();
         async move {
             let reply: Reply = conn.get(&read.key).await;
             let _ = read.reply.send(reply);
         }
     });
-    let _ = tokio::time::timeout(limit, futures_util::future::join_all(reads)).await;
+    let bound = limit.saturating_add(limit);
+    let _ = tokio::time::timeout(bound, futures_util::future::join_all(reads)).await;
 }
 
 /// A flush's claim on the waiting reads, made before its task first runs.
@@ -88,7 +98,8 @@ async fn flush(mut batch: Batch, conn: Conn, limit: Duration) {
 struct Batch(Option<Arc<Gather>>);
 
 impl Batch {
-    fn take(&mut self) -> Vec<Read> {
+    /// The waiting reads; counted as a batch when they are to be sent.
+    fn take(&mut self, sending: bool) -> Vec<Read> {
         let Some(gather) = self.0.take() else {
             return Vec::new();
         };
@@ -96,14 +107,20 @@ impl Batch {
             .waiting
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        // The next batch is likely as large as this one.
-        let next = Vec::with_capacity(waiting.len());
-        std::mem::replace(&mut *waiting, next)
+        // The next batch is likely as large as this one (a spike's size is
+        // not kept).
+        let next = Vec::with_capacity(waiting.len().min(64));
+        let reads = std::mem::replace(&mut *waiting, next);
+        drop(waiting);
+        if sending && !reads.is_empty() {
+            gather.metrics.read_batch();
+        }
+        reads
     }
 }
 
 impl Drop for Batch {
     fn drop(&mut self) {
-        drop(self.take());
+        drop(self.take(false));
     }
 }

@@ -201,7 +201,7 @@ impl Link {
             up: AtomicBool::new(false),
             command_timeout: config.command_timeout,
             connect_timeout: config.connect_timeout,
-            gather: Arc::default(),
+            gather: Arc::new(Gather::new(metrics.clone())),
             metrics,
         })
     }
@@ -255,16 +255,18 @@ impl Link {
     pub(super) async fn get(&self, key: Vec<u8>) -> Result<Option<Vec<u8>>, BackendError> {
         const COMMAND: &str = "get";
         let started = Instant::now();
-        let reply = self
-            .gather
-            .read(key, || self.conn(), self.command_timeout, &self.metrics);
+        let reply = self.gather.read(key, || self.conn(), self.command_timeout);
         let result = tokio::time::timeout(self.command_timeout, reply).await;
         self.metrics.command(COMMAND, started.elapsed());
         match result {
             Ok(Ok(Ok(value))) => Ok(value),
             Ok(Ok(Err(e))) => Err(self.failed(COMMAND, &e)),
-            // The flush ran out of time (or the runtime is stopping) first.
-            Ok(Err(_)) | Err(_) => {
+            // The read was never sent: its flush was dropped (the runtime
+            // is stopping). Not Redis's failure, so not counted as one.
+            Ok(Err(_)) => Err(BackendError::Unavailable(
+                "the read was not sent: the server is stopping".into(),
+            )),
+            Err(_) => {
                 self.metrics.error(COMMAND, "timeout");
                 Err(BackendError::Timeout)
             }

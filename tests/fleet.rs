@@ -263,6 +263,18 @@ async fn the_cli_revokes_through_the_admin_api() {
     let two =
         tokio::task::block_in_place(|| cli(Some(&s.superuser), &["--jti", "a", "--sub", "b"]));
     assert_eq!(two.status.code(), Some(2), "one target only");
+    // A random jti may start with `-`: it is the value, not an option.
+    let hyphen = tokio::task::block_in_place(|| {
+        cli(
+            Some(&s.superuser),
+            &["--jti", "-leading-hyphen", "--for", "1h"],
+        )
+    });
+    assert!(
+        hyphen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&hyphen.stderr)
+    );
     assert_eq!(status(&s, &reader).await, 404);
     let ok =
         tokio::task::block_in_place(|| cli(Some(&s.superuser), &["--jti", &jti, "--for", "1h"]));

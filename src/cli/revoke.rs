@@ -18,14 +18,15 @@ pub struct RevokeArgs {
     /// The gateway's admin address, e.g. http://127.0.0.1:9090.
     #[arg(long)]
     admin: String,
-    /// Revoke the credential with this `jti`.
-    #[arg(long, group = "target")]
+    /// Revoke the credential with this `jti` (a random one may start with
+    /// `-`: it is taken as the value, not as an option).
+    #[arg(long, group = "target", allow_hyphen_values = true)]
     jti: Option<String>,
     /// Revoke the credentials with this token id.
-    #[arg(long, group = "target")]
+    #[arg(long, group = "target", allow_hyphen_values = true)]
     token_id: Option<String>,
     /// Revoke every credential issued to this subject so far.
-    #[arg(long, group = "target")]
+    #[arg(long, group = "target", allow_hyphen_values = true)]
     sub: Option<String>,
     /// Keep the entry until this epoch second (when the targets have expired).
     #[arg(long, conflicts_with = "keep_for")]

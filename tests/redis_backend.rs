@@ -614,17 +614,30 @@ fn a_batch_left_unsent_by_a_stopped_runtime_holds_up_no_later_read() {
         .enable_all()
         .build()
         .unwrap();
-    let once = stopping.block_on(async {
-        let permit = item(CACHE, b"k");
-        let mut get = std::pin::pin!(b.get(&permit));
-        std::future::poll_fn(|cx| std::task::Poll::Ready(get.as_mut().poll(cx).is_pending())).await
-    });
+    let permit = item(CACHE, b"k");
+    let mut unsent = Box::pin(b.get(&permit));
+    let once = stopping.block_on(std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(unsent.as_mut().poll(cx).is_pending())
+    }));
     assert!(once, "the first poll already had a reply");
     drop(stopping);
     assert_eq!(
         read_batches(&metrics),
         0,
         "an unsent batch is not counted as sent"
+    );
+    // The read whose flush was dropped is told so at once: 503, not a
+    // timeout, and not counted as a Redis failure.
+    match main.block_on(unsent) {
+        Err(BackendError::Unavailable(message)) => {
+            assert!(message.contains("not sent"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = String::from_utf8(metrics.render()).unwrap();
+    assert!(
+        !text.contains("scopegate_backend_command_errors_total{command=\"get\""),
+        "{text}"
     );
     // Without the release, this read joins the unsent batch and times out.
     let later = main.block_on(b.get(&item(CACHE, b"k")));

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
@@ -236,38 +237,37 @@ impl Link {
     where
         F: Future<Output = Result<T, RedisError>>,
     {
-        let started = Instant::now();
-        let result = tokio::time::timeout(self.command_timeout, call(self.conn())).await;
-        self.metrics.command(command, started.elapsed());
-        match result {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(self.failed(command, &e)),
-            Err(_) => {
-                self.metrics.error(command, "timeout");
-                Err(BackendError::Timeout)
-            }
-        }
+        self.answer(command, call(self.conn()).map(Some)).await
     }
 
     /// Reads one item's value (GET), gathered with the reads of other
-    /// requests into one write (see [`gather`](super::gather)); bounded,
-    /// timed and mapped as `run` does.
+    /// requests into few writes (see [`gather`](super::gather)); bounded,
+    /// timed and mapped as `run`'s commands are.
     pub(super) async fn get(&self, key: Vec<u8>) -> Result<Option<Vec<u8>>, BackendError> {
-        const COMMAND: &str = "get";
-        let started = Instant::now();
         let reply = self.gather.read(key, || self.conn(), self.command_timeout);
+        self.answer("get", reply.map(Result::ok)).await
+    }
+
+    /// Waits for a command's `reply` within the command timeout, times it,
+    /// and maps its failure. A reply of `None`: the command was never sent
+    /// (a gathered read whose flush was dropped as the runtime stopped),
+    /// which is not Redis's failure and not counted as one.
+    async fn answer<T>(
+        &self,
+        command: &'static str,
+        reply: impl Future<Output = Option<Result<T, RedisError>>>,
+    ) -> Result<T, BackendError> {
+        let started = Instant::now();
         let result = tokio::time::timeout(self.command_timeout, reply).await;
-        self.metrics.command(COMMAND, started.elapsed());
+        self.metrics.command(command, started.elapsed());
         match result {
-            Ok(Ok(Ok(value))) => Ok(value),
-            Ok(Ok(Err(e))) => Err(self.failed(COMMAND, &e)),
-            // The read was never sent: its flush was dropped (the runtime
-            // is stopping). Not Redis's failure, so not counted as one.
-            Ok(Err(_)) => Err(BackendError::Unavailable(
-                "the read was not sent: the server is stopping".into(),
+            Ok(Some(Ok(value))) => Ok(value),
+            Ok(Some(Err(e))) => Err(self.failed(command, &e)),
+            Ok(None) => Err(BackendError::Unavailable(
+                "the command was not sent: the server is stopping".into(),
             )),
             Err(_) => {
-                self.metrics.error(COMMAND, "timeout");
+                self.metrics.error(command, "timeout");
                 Err(BackendError::Timeout)
             }
         }

@@ -235,10 +235,18 @@ async fn grpc_answers_in_process() {
 
 /// A credential header holding a byte over 0x7f (obs-text, which hyper's
 /// parser lets through) is not text: 401 / UNAUTHENTICATED on both fronts,
-/// even when the rest of it is a valid credential.
+/// even when the rest of it is a valid credential this thread has just
+/// verified (a verified credential is looked up by its bytes, before the
+/// text check).
 #[tokio::test]
 async fn a_credential_that_is_not_ascii_is_refused_on_both_fronts() {
     let f = front();
+    let mut req = http("GET", "/cache/default-cache?key=k", None, b"");
+    let bearer = format!("Bearer {} ", f.superuser);
+    req.headers_mut()
+        .insert("authorization", bearer.parse().unwrap());
+    let (status, _, _) = call(&f, req).await;
+    assert_eq!(status, 404, "the valid credential, verified first");
     let mut bytes = f.superuser.clone().into_bytes();
     bytes.push(0xff);
     let value = http::HeaderValue::from_bytes(&bytes).unwrap();

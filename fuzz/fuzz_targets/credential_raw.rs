@@ -20,7 +20,7 @@ use libfuzzer_sys::fuzz_target;
 use scopegate::Authenticator;
 use scopegate::api::http::request::{Query, credential};
 use scopegate::error::ApiError;
-use scopegate::token::{self, unwrap_envelope};
+use scopegate::token::{self, AuthError, unwrap_envelope};
 
 fn auth() -> &'static Authenticator {
     static AUTH: OnceLock<Authenticator> = OnceLock::new();
@@ -47,7 +47,36 @@ fn verify(text: &str) {
     let direct = auth.verify_at(text, common::NOW);
     let cached = auth.authenticate_at(text, common::NOW);
     let again = auth.authenticate_at(text, common::NOW);
-    match (&direct, &cached, &again) {
+    if !text.is_ascii() {
+        // Authentication refuses what is not ASCII text (after its size),
+        // before any decoding; no such text verifies by any path.
+        assert!(direct.is_err(), "non-ASCII text verified: {direct:?}");
+        for refused in [&cached, &again] {
+            let e = refused.as_ref().expect_err("non-ASCII text authenticated");
+            assert!(
+                matches!(e, AuthError::Malformed(_) | AuthError::Oversized),
+                "{e:?}"
+            );
+            check_message(&e.to_string());
+        }
+        assert_eq!(cached.as_ref().err(), again.as_ref().err());
+    } else {
+        agree(text, &direct, &cached, &again);
+    }
+    if let Err(e) = token::inspect(text) {
+        check_message(&e.to_string());
+    }
+}
+
+/// The direct and cached verifications of ASCII `text` agree, and succeed
+/// only for a correct signature.
+fn agree(
+    text: &str,
+    direct: &Result<scopegate::token::Verified, AuthError>,
+    cached: &Result<std::sync::Arc<scopegate::token::Verified>, AuthError>,
+    again: &Result<std::sync::Arc<scopegate::token::Verified>, AuthError>,
+) {
+    match (direct, cached, again) {
         (Ok(a), Ok(b), Ok(c)) => {
             assert_eq!(a, &**b);
             assert_eq!(a, &**c);
@@ -79,8 +108,19 @@ fn verify(text: &str) {
         }
         _ => panic!("cache and direct verification disagree: {direct:?} / {cached:?} / {again:?}"),
     }
-    if let Err(e) = token::inspect(text) {
-        check_message(&e.to_string());
+}
+
+/// A credential as the fronts hand it over (bytes): ASCII is verified as
+/// text; anything else is refused by authentication.
+fn verify_bytes(credential: &[u8]) {
+    match std::str::from_utf8(credential) {
+        Ok(text) => verify(text),
+        Err(_) => {
+            let e = auth()
+                .authenticate_at(credential, common::NOW)
+                .expect_err("a credential that is not UTF-8 authenticated");
+            check_message(&e.to_string());
+        }
     }
 }
 
@@ -94,13 +134,12 @@ fuzz_target!(|data: &[u8]| {
         token: Some(data.into()),
         ..Query::default()
     };
-    match credential(&HeaderMap::new(), &query) {
-        Ok(c) => assert_eq!(c.as_bytes(), data),
-        Err(e) => {
-            assert!(std::str::from_utf8(data).is_err());
-            check_message(&e.message);
-        }
-    }
+    // The parameter's bytes are handed over as they are; authentication
+    // checks that they are text.
+    let no_headers = HeaderMap::new();
+    let c = credential(&no_headers, &query).expect("a token parameter is the credential");
+    assert_eq!(c, data);
+    verify_bytes(c);
 
     // As the Authorization header: visible ASCII, trimmed, an optional Bearer.
     if let Ok(value) = HeaderValue::from_bytes(data) {
@@ -108,8 +147,8 @@ fuzz_target!(|data: &[u8]| {
         headers.insert(http::header::AUTHORIZATION, value.clone());
         match credential(&headers, &Query::default()) {
             Ok(c) => {
-                assert!(data.windows(c.len().max(1)).any(|w| w == c.as_bytes()) || c.is_empty());
-                verify(c);
+                assert!(data.windows(c.len().max(1)).any(|w| w == c) || c.is_empty());
+                verify_bytes(c);
             }
             Err(e) => check_message(&e.message),
         }

@@ -117,17 +117,6 @@ pub async fn handle(
     response
 }
 
-/// A credential header's text. hyper's parser admits only tab, visible ASCII
-/// and bytes over 0x7f in a header value, so ASCII is exactly what
-/// `HeaderValue::to_str` admits; it is checked a word at a time rather than
-/// byte by byte (a credential is hundreds of bytes, read on every request).
-pub fn credential_text(value: &::http::HeaderValue) -> Result<&str, crate::token::AuthError> {
-    Some(value.as_bytes())
-        .filter(|b| b.is_ascii())
-        .and_then(|b| std::str::from_utf8(b).ok())
-        .ok_or(crate::token::AuthError::Malformed("credential is not text"))
-}
-
 /// Which front serves a request, by its content type (read once).
 enum Front {
     GrpcWeb,

@@ -300,9 +300,7 @@ fn head_caller(app: &App, headers: &http::HeaderMap) -> Result<Arc<Verified>, Ap
             "give one authorization metadata value, not several",
         ));
     }
-    Ok(app
-        .auth
-        .authenticate(crate::api::credential_text(value)?.trim())?)
+    Ok(app.auth.authenticate(value.as_bytes().trim_ascii())?)
 }
 
 /// What [`Grpc::handle`] found on the request head: the kind its path is

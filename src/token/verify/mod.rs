@@ -180,6 +180,18 @@ impl moka::Expiry<Box<str>, Cached> for UntilExpiry {
     }
 }
 
+/// A credential's text: ASCII only, whether it came in a header, a `token`
+/// query parameter or a request body (in a header, hyper admits tab,
+/// visible ASCII and bytes over 0x7f, so this is what `HeaderValue::to_str`
+/// admits). Checked a word at a time rather than byte by byte (a credential
+/// is hundreds of bytes).
+fn credential_text(credential: &[u8]) -> Result<&str, AuthError> {
+    Some(credential)
+        .filter(|b| b.is_ascii())
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .ok_or(AuthError::Malformed("credential is not text"))
+}
+
 impl Authenticator {
     pub fn new(ring: Arc<KeyRing>, policy: AuthPolicy, revocations: Arc<RevocationList>) -> Self {
         // ahash's RandomState is seeded per process: credentials are
@@ -228,8 +240,12 @@ impl Authenticator {
         &self.revocations
     }
 
-    /// Verifies `credential` now, through the verification cache.
-    pub fn authenticate(&self, credential: &str) -> Result<Arc<Verified>, AuthError> {
+    /// Verifies `credential` now, through the verification cache. It is the
+    /// request's bytes as they came (a header value, trimmed): whether they
+    /// are text is checked here, and only for a credential this thread has
+    /// not just verified (one it has was checked then, and is compared byte
+    /// for byte).
+    pub fn authenticate(&self, credential: impl AsRef<[u8]>) -> Result<Arc<Verified>, AuthError> {
         self.authenticate_at(credential, unix_now())
     }
 
@@ -238,7 +254,12 @@ impl Authenticator {
     /// cached. Two levels: this thread's last verifications, then the shared
     /// cache; an entry of either is served only under the key ring it was
     /// verified with.
-    pub fn authenticate_at(&self, credential: &str, now: u64) -> Result<Arc<Verified>, AuthError> {
+    pub fn authenticate_at(
+        &self,
+        credential: impl AsRef<[u8]>,
+        now: u64,
+    ) -> Result<Arc<Verified>, AuthError> {
+        let credential = credential.as_ref();
         if credential.len() > self.policy.max_credential_bytes {
             return Err(AuthError::Oversized);
         }
@@ -250,14 +271,20 @@ impl Authenticator {
             self.check_live(&verified, now)?;
             return Ok(verified);
         }
+        let credential = credential_text(credential)?;
         let until = now.saturating_add(self.policy.cache_ttl.as_secs());
         if let Some(cached) = self.cache.get(credential)
             && cached.generation == generation
         {
             self.hits.fetch_add(1, Ordering::Relaxed);
             self.check_live(&cached.verified, now)?;
-            self.recent
-                .put(credential, hash, &cached.verified, generation, until);
+            self.recent.put(
+                credential.as_bytes(),
+                hash,
+                &cached.verified,
+                generation,
+                until,
+            );
             return Ok(cached.verified);
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
@@ -268,7 +295,7 @@ impl Authenticator {
         };
         self.cache.insert(credential.into(), cached);
         self.recent
-            .put(credential, hash, &verified, generation, until);
+            .put(credential.as_bytes(), hash, &verified, generation, until);
         Ok(verified)
     }
 

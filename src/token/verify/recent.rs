@@ -34,7 +34,7 @@ struct Slot {
     hash: u64,
     /// Epoch seconds after which the entry is not served.
     until: u64,
-    credential: Box<str>,
+    credential: Box<[u8]>,
     verified: Arc<Verified>,
 }
 
@@ -72,7 +72,7 @@ impl Recent {
 
     /// The slot hash of `credential`: computed once per request, for its
     /// [`get`](Self::get) and its [`put`](Self::put).
-    pub(super) fn hash(&self, credential: &str) -> u64 {
+    pub(super) fn hash(&self, credential: &[u8]) -> u64 {
         self.hasher.hash_one(credential)
     }
 
@@ -80,7 +80,7 @@ impl Recent {
     /// `generation`, if it is still to be served at `now`.
     pub(super) fn get(
         &self,
-        credential: &str,
+        credential: &[u8],
         hash: u64,
         generation: u64,
         now: u64,
@@ -100,7 +100,7 @@ impl Recent {
     /// Stores a verified `credential` (of `hash`) for this thread, until `until`.
     pub(super) fn put(
         &self,
-        credential: &str,
+        credential: &[u8],
         hash: u64,
         verified: &Arc<Verified>,
         generation: u64,
@@ -152,33 +152,37 @@ mod tests {
     fn served_only_to_its_owner_under_its_generation_until_its_time() {
         let (a, b) = (Recent::new(), Recent::new());
         let v = verified("one");
-        a.put("cred", a.hash("cred"), &v, a.generation(), 100);
-        let hit = a.get("cred", a.hash("cred"), a.generation(), 99).unwrap();
+        a.put(b"cred", a.hash(b"cred"), &v, a.generation(), 100);
+        let hit = a.get(b"cred", a.hash(b"cred"), a.generation(), 99).unwrap();
         assert!(Arc::ptr_eq(&hit, &v));
         assert!(
-            a.get("cred", a.hash("cred"), a.generation(), 100).is_none(),
+            a.get(b"cred", a.hash(b"cred"), a.generation(), 100)
+                .is_none(),
             "until is exclusive"
         );
-        assert!(a.get("cred2", a.hash("cred2"), a.generation(), 1).is_none());
+        assert!(
+            a.get(b"cred2", a.hash(b"cred2"), a.generation(), 1)
+                .is_none()
+        );
         // The same slot and generation, another owner: not served.
         assert_eq!(a.generation(), b.generation());
         assert!(
-            b.get("cred", a.hash("cred"), b.generation(), 1).is_none(),
+            b.get(b"cred", a.hash(b"cred"), b.generation(), 1).is_none(),
             "another owner"
         );
         // Another thread has its own table.
         std::thread::scope(|t| {
-            t.spawn(|| assert!(a.get("cred", a.hash("cred"), a.generation(), 1).is_none()));
+            t.spawn(|| assert!(a.get(b"cred", a.hash(b"cred"), a.generation(), 1).is_none()));
         });
         let old = a.generation();
         a.new_generation();
         assert!(
-            a.get("cred", a.hash("cred"), a.generation(), 1).is_none(),
+            a.get(b"cred", a.hash(b"cred"), a.generation(), 1).is_none(),
             "a new ring"
         );
         // Stored under the old generation after the bump: still not served.
-        a.put("cred", a.hash("cred"), &v, old, 100);
-        assert!(a.get("cred", a.hash("cred"), a.generation(), 1).is_none());
+        a.put(b"cred", a.hash(b"cred"), &v, old, 100);
+        assert!(a.get(b"cred", a.hash(b"cred"), a.generation(), 1).is_none());
     }
 
     #[test]
@@ -186,13 +190,20 @@ mod tests {
         let r = Recent::new();
         for i in 0..1000 {
             let cred = format!("cred-{i}");
-            r.put(&cred, r.hash(&cred), &verified("x"), r.generation(), 10);
+            r.put(
+                cred.as_bytes(),
+                r.hash(cred.as_bytes()),
+                &verified("x"),
+                r.generation(),
+                10,
+            );
         }
         TABLE.with(|t| assert_eq!(t.borrow().len(), SLOTS));
         let served = (0..1000)
             .filter(|i| {
                 let cred = format!("cred-{i}");
-                r.get(&cred, r.hash(&cred), r.generation(), 1).is_some()
+                r.get(cred.as_bytes(), r.hash(cred.as_bytes()), r.generation(), 1)
+                    .is_some()
             })
             .count();
         assert!((1..=SLOTS).contains(&served), "{served}");

@@ -82,17 +82,27 @@ async fn slow_and_half_sent_requests_time_out() {
         c.server.request_timeout = Duration::from_millis(500);
     })
     .await;
-    // Headers never finished: the connection is closed.
-    let mut stream = TcpStream::connect(s.addr).await.unwrap();
-    stream
-        .write_all(b"GET /cache/default-cache?key=k HTTP/1.1\r\nhost: x\r\n")
-        .await
-        .unwrap();
-    let reply = read_until_closed(&mut stream, Duration::from_secs(5)).await;
-    assert!(
-        reply.is_empty() || reply.starts_with("HTTP/1.1 408"),
-        "{reply}"
-    );
+    // Headers never finished: the connection is closed at the deadline;
+    // the same behind the start of the HTTP/2 preface (served as HTTP/1:
+    // only the whole preface is HTTP/2).
+    for head in [
+        &b"GET /cache/default-cache?key=k HTTP/1.1\r\nhost: x\r\n"[..],
+        b"PRI / HTTP/1.1\r\nhost: x\r\n",
+    ] {
+        let started = std::time::Instant::now();
+        let mut stream = TcpStream::connect(s.addr).await.unwrap();
+        stream.write_all(head).await.unwrap();
+        let reply = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+        assert!(
+            reply.is_empty() || reply.starts_with("HTTP/1.1 408"),
+            "{reply}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+    }
     // A head dripped a byte at a time (each wakes the connection) is cut off
     // at the same deadline, on a keep-alive connection's second request too.
     let credential = s.mint(ALL, true, Some(60));
@@ -336,6 +346,42 @@ async fn tls_with_alpn_h2_and_http11() {
         !read_until_closed(&mut plain, Duration::from_secs(5))
             .await
             .starts_with("HTTP/1.1 2")
+    );
+}
+
+/// The head deadline runs from a head's first byte, not from the end of the
+/// previous response: a keep-alive HTTP/1 connection idle for longer than
+/// `header_read_timeout` is kept (until `idle_timeout`) and serves its next
+/// request; one idle past `idle_timeout` is closed.
+#[tokio::test]
+async fn an_idle_keep_alive_connection_outlives_the_head_deadline() {
+    let s = start(|c| {
+        c.server.header_read_timeout = Duration::from_millis(300);
+        c.server.idle_timeout = Duration::from_secs(3);
+    })
+    .await;
+    let credential = s.mint(ALL, true, Some(60));
+    let request = format!(
+        "GET /cache/default-cache?key=k HTTP/1.1\r\nhost: x\r\nauthorization: {credential}\r\n\r\n"
+    );
+    let mut stream = TcpStream::connect(s.addr).await.unwrap();
+    let mut buf = vec![0; 4096];
+    for round in 0..2 {
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let n = stream.read(&mut buf).await.unwrap();
+        let reply = String::from_utf8_lossy(&buf[..n]);
+        assert!(reply.starts_with("HTTP/1.1 404"), "round {round}: {reply}");
+        // Four head deadlines of silence.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+    }
+    // Idle past idle_timeout: closed.
+    let started = std::time::Instant::now();
+    let reply = read_until_closed(&mut stream, Duration::from_secs(10)).await;
+    assert!(reply.is_empty(), "{reply}");
+    let closed = started.elapsed();
+    assert!(
+        closed > Duration::from_millis(1000) && closed < Duration::from_secs(6),
+        "{closed:?}"
     );
 }
 

@@ -10,13 +10,12 @@
 //! budget (see `api::grpc`'s body checks), and every request by
 //! `server.request_timeout` (long polls and streams by their own rules).
 
+mod activity;
 mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use hyper::service::service_fn;
@@ -28,6 +27,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 pub use tls::{TlsAcceptor, load_tls};
+
+use activity::{Activity, Tracked, Watched};
 
 use crate::app::App;
 
@@ -117,8 +118,10 @@ fn builder(app: &App) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
-        .timer(CheckedTimer)
-        .header_read_timeout(app.limits.header_read_timeout)
+        // No hyper header-read timeout (its default would apply as soon as
+        // a timer is set): the head deadline is the connection's check's
+        // (see `activity`).
+        .header_read_timeout(None)
         .max_buf_size(app.limits.max_header_bytes.max(8192));
     // HTTP/2 connections are pinged when idle and closed when the peer stops
     // answering, so a dead or silent peer does not keep its slot.
@@ -144,7 +147,7 @@ async fn serve_connection<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let activity = Arc::new(Activity::default());
+    let activity = Arc::new(Activity::new());
     let budget = Arc::new(Semaphore::new(crate::api::connection_budget(
         app.limits.max_value_bytes,
     )));
@@ -159,14 +162,15 @@ async fn serve_connection<I>(
             }
         }
     });
+    let io = Watched::new(io, Arc::clone(&activity));
     let connection = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
     let drained = app.drained();
     tokio::pin!(drained);
-    let idle = app.limits.idle_timeout;
-    // The check also wakes the connection, so hyper looks at its header-read
-    // deadline (see `CheckedTimer`) at least every quarter of that timeout.
-    let period = idle.min(app.limits.header_read_timeout) / 4;
+    let (idle, head_limit) = (app.limits.idle_timeout, app.limits.header_read_timeout);
+    // The check reads the head deadline and the idle clock at least every
+    // quarter of each: a late head is refused up to a quarter late.
+    let period = idle.min(head_limit) / 4;
     let mut check = tokio::time::interval(period.max(std::time::Duration::from_millis(50)));
     let mut closing = false;
     // The idle clock: since when the check has seen no request start or run.
@@ -178,9 +182,14 @@ async fn serve_connection<I>(
                 connection.as_mut().graceful_shutdown();
                 closing = true;
             }
-            // The tick runs while closing too: it is what brings hyper back
-            // to a half-read head's deadline.
+            // The tick runs while closing too: a half-read head keeps its
+            // deadline.
             _ = check.tick() => {
+                if activity.head_late(head_limit) {
+                    // Dropping the connection closes it: the slot is freed.
+                    tracing::debug!("a request head did not arrive in time; closing");
+                    break Ok(());
+                }
                 if closing {
                     continue;
                 }
@@ -199,116 +208,5 @@ async fn serve_connection<I>(
     if let Err(e) = result {
         // Clients that go away mid-request are routine.
         tracing::debug!(error = %e, "connection ended with an error");
-    }
-}
-
-/// hyper's HTTP/1 header-read deadline (`server.header_read_timeout`, the
-/// slowloris guard) without a timer-wheel entry per request. hyper starts a
-/// sleep when it begins reading each request head and drops it once the head
-/// is in; with tokio's timer that is an insertion into and a removal from the
-/// timer wheel on every keep-alive request. This sleep is only a deadline,
-/// checked whenever hyper polls it: when the client sends bytes, and when the
-/// connection's idle check (`serve_connection`) wakes the connection, at
-/// least every quarter of `header_read_timeout`. So a head that has not
-/// arrived in time is refused at most a quarter of the timeout late, and a
-/// silent client is cut off all the same. Only valid for connections served
-/// by `serve_connection`, whose check always runs.
-#[derive(Clone, Copy)]
-struct CheckedTimer;
-
-impl hyper::rt::Timer for CheckedTimer {
-    fn sleep(&self, duration: std::time::Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        self.sleep_until(crate::clock::std_deadline(duration))
-    }
-
-    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(Deadline(deadline))
-    }
-
-    fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: Instant) {
-        match sleep.as_mut().downcast_mut_pin::<Deadline>() {
-            Some(deadline) => deadline.get_mut().0 = new_deadline,
-            None => *sleep = self.sleep_until(new_deadline),
-        }
-    }
-}
-
-/// A [`CheckedTimer`] sleep: ready once its instant has passed, when polled.
-struct Deadline(Instant);
-
-impl Future for Deadline {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        // No waker is kept: the connection's idle check polls again.
-        if Instant::now() >= self.0 {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    }
-}
-
-impl hyper::rt::Sleep for Deadline {}
-
-/// What the idle check of a connection reads: requests started and in
-/// flight, two atomics (no lock and no clock read per request: the check,
-/// every `idle_timeout / 4`, keeps the time itself). A request is in flight
-/// until its response body is done, so an open subscription keeps its
-/// connection busy.
-#[derive(Default)]
-struct Activity {
-    started: AtomicU64,
-    in_flight: AtomicUsize,
-}
-
-impl Activity {
-    fn begin(this: &Arc<Activity>) -> Busy {
-        this.started.fetch_add(1, Ordering::Relaxed);
-        this.in_flight.fetch_add(1, Ordering::AcqRel);
-        Busy(Arc::clone(this))
-    }
-
-    /// The requests started so far, or `None` while one is in flight.
-    fn quiet_at(&self) -> Option<u64> {
-        if self.in_flight.load(Ordering::Acquire) > 0 {
-            return None;
-        }
-        Some(self.started.load(Ordering::Relaxed))
-    }
-}
-
-/// One request in flight; dropped with its response body.
-struct Busy(Arc<Activity>);
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// A response body that keeps its request counted as in flight.
-struct Tracked<B> {
-    body: B,
-    _busy: Busy,
-}
-
-impl<B: hyper::body::Body + Unpin> hyper::body::Body for Tracked<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<hyper::body::Frame<B::Data>, B::Error>>> {
-        std::pin::Pin::new(&mut self.get_mut().body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        self.body.size_hint()
     }
 }

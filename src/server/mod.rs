@@ -11,11 +11,13 @@
 //! `server.request_timeout` (long polls and streams by their own rules).
 
 mod activity;
+mod side;
 mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Instant;
 
 use hyper::service::service_fn;
@@ -175,34 +177,49 @@ async fn serve_connection<I>(
     let mut closing = false;
     // The idle clock: since when the check has seen no request start or run.
     let (mut seen, mut quiet_since) = (None, Instant::now());
-    let result = loop {
-        tokio::select! {
-            result = connection.as_mut() => break result,
-            () = &mut drained, if !closing => {
-                connection.as_mut().graceful_shutdown();
-                closing = true;
+    // The drain signal and the check are polled only when one of them woke
+    // the task, not on each of the connection's reads and writes.
+    let side = side::Side::new();
+    let result = std::future::poll_fn(|cx| {
+        loop {
+            if let Poll::Ready(result) = connection.as_mut().poll(cx) {
+                return Poll::Ready(result);
+            }
+            if !side.due(cx) {
+                return Poll::Pending;
+            }
+            let mut side_cx = side.context();
+            let mut shutting = false;
+            if !closing && drained.as_mut().poll(&mut side_cx).is_ready() {
+                shutting = true;
             }
             // The tick runs while closing too: a half-read head keeps its
             // deadline.
-            _ = check.tick() => {
+            while check.poll_tick(&mut side_cx).is_ready() {
                 if activity.head_late(head_limit) {
                     // Dropping the connection closes it: the slot is freed.
                     tracing::debug!("a request head did not arrive in time; closing");
-                    break Ok(());
+                    return Poll::Ready(Ok(()));
                 }
-                if closing {
+                if closing || shutting {
                     continue;
                 }
                 let now = activity.quiet_at();
                 if now.is_none() || now != seen {
                     (seen, quiet_since) = (now, Instant::now());
                 } else if quiet_since.elapsed() >= idle {
-                    connection.as_mut().graceful_shutdown();
-                    closing = true;
+                    shutting = true;
                 }
             }
+            if !shutting {
+                return Poll::Pending;
+            }
+            // The connection is polled again to begin its shutdown.
+            connection.as_mut().graceful_shutdown();
+            closing = true;
         }
-    };
+    })
+    .await;
     // The server's drain waits for every watcher to be dropped.
     drop(watcher);
     if let Err(e) = result {

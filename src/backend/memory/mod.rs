@@ -1,7 +1,8 @@
-//! The embedded memory backend: one bounded moka store per cache, with per-item
-//! TTL, and the cache's topics beside it.
+//! The embedded memory backend: one bounded store per cache (`items`), with
+//! per-item TTL, and the cache's topics beside it.
 
 mod collection;
+mod items;
 mod topics;
 
 use std::sync::{Arc, Mutex};
@@ -11,10 +12,9 @@ use bytes::Bytes;
 use dashmap::DashMap;
 
 use collection::Collection;
+use items::{Items, Op};
 pub use topics::MemorySubscription;
 use topics::Topics;
-
-use moka::ops::compute::Op;
 
 use super::collection::{ItemType, wrong_type};
 use super::{
@@ -24,7 +24,7 @@ use super::{
 use crate::scope::Permit;
 
 /// What an item holds. A collection is changed in place under its lock
-/// (inside moka's per-key `and_compute_with`, so writes to one item are
+/// (inside its key's [`Items::compute`], so writes to one item are
 /// serialized), never copied whole for a write.
 #[derive(Clone)]
 enum Value {
@@ -35,7 +35,6 @@ enum Value {
 #[derive(Clone)]
 struct Item {
     value: Value,
-    ttl: Duration,
     expires_at: Instant,
     /// Bytes it counts for against the cache's bound (key excluded).
     weight: usize,
@@ -46,7 +45,6 @@ impl Item {
         Item {
             weight: value.len(),
             value: Value::Scalar(value),
-            ttl,
             expires_at: crate::clock::std_deadline(ttl),
         }
     }
@@ -54,7 +52,6 @@ impl Item {
     fn collection(collection: Arc<Mutex<Collection>>, weight: usize, ttl: Duration) -> Self {
         Item {
             value: Value::Collection(collection),
-            ttl,
             expires_at: crate::clock::std_deadline(ttl),
             weight,
         }
@@ -82,30 +79,6 @@ fn lock(c: &Mutex<Collection>) -> std::sync::MutexGuard<'_, Collection> {
     c.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Each item lives for its own TTL.
-struct ItemExpiry;
-
-impl moka::Expiry<Box<[u8]>, Item> for ItemExpiry {
-    fn expire_after_create(&self, _: &Box<[u8]>, item: &Item, _: Instant) -> Option<Duration> {
-        Some(item.ttl)
-    }
-
-    fn expire_after_update(
-        &self,
-        _: &Box<[u8]>,
-        item: &Item,
-        _: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        Some(item.ttl)
-    }
-}
-
-/// Bytes an entry holds, plus a fixed overhead per entry.
-fn weigh(key: &[u8], item: &Item) -> u32 {
-    u32::try_from(key.len() + item.weight + 64).unwrap_or(u32::MAX)
-}
-
 /// The hasher of the backend's maps: keys and cache names are the client's
 /// choice, so it is keyed at random per process (ahash's `RandomState`), and
 /// faster than the standard SipHash on every lookup.
@@ -113,19 +86,14 @@ type Hasher = ahash::RandomState;
 
 /// One cache: its items and its topics.
 struct Store {
-    items: moka::sync::Cache<Box<[u8]>, Item, Hasher>,
+    items: Items,
     topics: Topics,
 }
 
 impl Store {
     fn new(limits: &Limits) -> Self {
-        let items = moka::sync::Cache::<Box<[u8]>, Item>::builder()
-            .max_capacity(limits.max_bytes_per_cache)
-            .weigher(|key, item| weigh(key, item))
-            .expire_after(ItemExpiry)
-            .build_with_hasher(Hasher::new());
         Store {
-            items,
+            items: Items::new(limits.max_bytes_per_cache),
             topics: Topics::new(limits),
         }
     }
@@ -192,7 +160,7 @@ impl MemoryBackend {
     /// Removes every item of a cache (its topics are left alone).
     pub fn flush_cache(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
         let name = permit.cache();
-        self.store(name)?.items.invalidate_all();
+        self.store(name)?.items.clear();
         Ok(())
     }
 
@@ -220,22 +188,18 @@ impl CacheBackend for MemoryBackend {
         ttl: Duration,
     ) -> Result<(), BackendError> {
         let (cache, key) = item_of(permit)?;
-        // Every write to a key goes through its compute (moka serializes
-        // those per key, not a plain insert against them), so a collection
-        // write in flight cannot put back what this replaced.
+        // Every write to a key goes through its compute (serialized per
+        // key), so a collection write in flight cannot put back what this
+        // replaced.
         self.store(cache)?
             .items
-            .entry(key.into())
-            .and_compute_with(|_| Op::Put(Item::new(value, ttl)));
+            .compute(key, |_| Op::Put(Item::new(value, ttl)));
         Ok(())
     }
 
     async fn delete(&self, permit: &Permit<'_>) -> Result<(), BackendError> {
         let (cache, key) = item_of(permit)?;
-        self.store(cache)?
-            .items
-            .entry(key.into())
-            .and_compute_with(|_| Op::Remove);
+        self.store(cache)?.items.compute(key, |_| Op::Remove);
         Ok(())
     }
 
@@ -256,7 +220,7 @@ impl CacheBackend for MemoryBackend {
         }
     }
 
-    // The read-modify-write operations below run in moka's `and_compute_with`,
+    // The read-modify-write operations below run in their key's compute,
     // which serializes calls on one key: each is atomic.
 
     async fn set_if(
@@ -268,25 +232,22 @@ impl CacheBackend for MemoryBackend {
     ) -> Result<bool, BackendError> {
         let (cache, key) = item_of(permit)?;
         let mut stored = Ok(false);
-        self.store(cache)?
-            .items
-            .entry(key.into())
-            .and_compute_with(|entry| {
-                let current = match entry.as_ref().map(|e| e.value().scalar()) {
-                    None => None,
-                    Some(Ok(value)) => Some(value.as_ref()),
-                    Some(Err(e)) => {
-                        stored = Err(e);
-                        return Op::Nop;
-                    }
-                };
-                if condition.holds(current) {
-                    stored = Ok(true);
-                    Op::Put(Item::new(value, ttl))
-                } else {
-                    Op::Nop
+        self.store(cache)?.items.compute(key, |current| {
+            let current = match current.map(Item::scalar) {
+                None => None,
+                Some(Ok(value)) => Some(value.as_ref()),
+                Some(Err(e)) => {
+                    stored = Err(e);
+                    return Op::Nop;
                 }
-            });
+            };
+            if condition.holds(current) {
+                stored = Ok(true);
+                Op::Put(Item::new(value, ttl))
+            } else {
+                Op::Nop
+            }
+        });
         stored
     }
 
@@ -300,32 +261,29 @@ impl CacheBackend for MemoryBackend {
         let mut result = Err(BackendError::FailedPrecondition(
             "the value is not an integer",
         ));
-        self.store(cache)?
-            .items
-            .entry(key.into())
-            .and_compute_with(|entry| {
-                let current = match entry.as_ref().map(|e| e.value().scalar()) {
-                    None => Some(0),
-                    Some(Ok(value)) => collection::parse_integer(value),
-                    Some(Err(e)) => {
-                        result = Err(e);
-                        return Op::Nop;
-                    }
-                };
-                let Some(current) = current else {
+        self.store(cache)?.items.compute(key, |current| {
+            let current = match current.map(Item::scalar) {
+                None => Some(0),
+                Some(Ok(value)) => collection::parse_integer(value),
+                Some(Err(e)) => {
+                    result = Err(e);
                     return Op::Nop;
-                };
-                match current.checked_add(amount) {
-                    Some(next) => {
-                        result = Ok(next);
-                        Op::Put(Item::new(Bytes::from(next.to_string()), ttl))
-                    }
-                    None => {
-                        result = Err(BackendError::FailedPrecondition("the increment overflows"));
-                        Op::Nop
-                    }
                 }
-            });
+            };
+            let Some(current) = current else {
+                return Op::Nop;
+            };
+            match current.checked_add(amount) {
+                Some(next) => {
+                    result = Ok(next);
+                    Op::Put(Item::new(Bytes::from(next.to_string()), ttl))
+                }
+                None => {
+                    result = Err(BackendError::FailedPrecondition("the increment overflows"));
+                    Op::Nop
+                }
+            }
+        });
         result
     }
 
@@ -337,29 +295,24 @@ impl CacheBackend for MemoryBackend {
         let (cache, key) = item_of(permit)?;
         let mut outcome = TtlOutcome::Missing;
         let now = Instant::now();
-        self.store(cache)?
-            .items
-            .entry(key.into())
-            .and_compute_with(|entry| {
-                let Some(entry) = entry else { return Op::Nop };
-                let item = entry.into_value();
-                let remaining = item.expires_at.saturating_duration_since(now);
-                let ttl = match update {
-                    TtlUpdate::IncreaseTo(ttl) if ttl > remaining => ttl,
-                    TtlUpdate::DecreaseTo(ttl) if ttl < remaining => ttl,
-                    TtlUpdate::Overwrite(ttl) => ttl,
-                    _ => {
-                        outcome = TtlOutcome::NotSet;
-                        return Op::Nop;
-                    }
-                };
-                outcome = TtlOutcome::Set;
-                Op::Put(Item {
-                    ttl,
-                    expires_at: crate::clock::std_deadline(ttl),
-                    ..item
-                })
-            });
+        self.store(cache)?.items.compute(key, |current| {
+            let Some(item) = current else { return Op::Nop };
+            let remaining = item.expires_at.saturating_duration_since(now);
+            let ttl = match update {
+                TtlUpdate::IncreaseTo(ttl) if ttl > remaining => ttl,
+                TtlUpdate::DecreaseTo(ttl) if ttl < remaining => ttl,
+                TtlUpdate::Overwrite(ttl) => ttl,
+                _ => {
+                    outcome = TtlOutcome::NotSet;
+                    return Op::Nop;
+                }
+            };
+            outcome = TtlOutcome::Set;
+            Op::Put(Item {
+                expires_at: crate::clock::std_deadline(ttl),
+                ..item.clone()
+            })
+        });
         Ok(outcome)
     }
 }

@@ -1,17 +1,14 @@
 //! Collections on the memory backend: each lives in its cache's store as an
-//! item, under its lock; every operation is one `and_compute_with` on its
-//! key, so read-modify-writes are atomic.
+//! item, under its lock; every write is one compute on its key, so read-modify-writes are atomic.
 
 mod data;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use moka::ops::compute::Op;
-
 pub(super) use data::{Collection, parse_integer};
 
-use super::{Item, MemoryBackend, Value, lock};
+use super::{Item, MemoryBackend, Op, Value, lock};
 use crate::backend::collection::{
     Aggregate, CollectionBackend, CollectionOp, CollectionReply, ItemType, Union, wrong_type,
 };
@@ -90,8 +87,8 @@ impl CollectionBackend for MemoryBackend {
         }
         let max = self.limits.max_collection_bytes;
         let mut result = Ok(CollectionReply::Missing);
-        store.items.entry(key.into()).and_compute_with(|entry| {
-            let Some(entry) = entry else {
+        store.items.compute(key, |current| {
+            let Some(item) = current else {
                 // Only the writes that add make a collection.
                 let (Some(ttl), true) = (op.ttl(), op.creates()) else {
                     return Op::Nop;
@@ -106,7 +103,6 @@ impl CollectionBackend for MemoryBackend {
                 let weight = c.weight();
                 return Op::Put(Item::collection(Arc::new(Mutex::new(c)), weight, ttl.ttl));
             };
-            let item = entry.into_value();
             let Value::Collection(shared) = &item.value else {
                 result = Err(wrong_type());
                 return Op::Nop;
@@ -126,9 +122,8 @@ impl CollectionBackend for MemoryBackend {
                 Some(ttl) if ttl.refresh => Op::Put(Item::collection(shared, weight, ttl.ttl)),
                 // The TTL stays: what remains of it.
                 _ => Op::Put(Item {
-                    ttl: item.expires_at.saturating_duration_since(Instant::now()),
                     weight,
-                    ..item
+                    ..item.clone()
                 }),
             }
         });
@@ -168,7 +163,7 @@ impl CollectionBackend for MemoryBackend {
         let c = Collection::sorted(union.into_scores());
         let length = crate::backend::collection::length(c.len());
         // Through the key's compute, like every write to a key.
-        store.items.entry(destination.into()).and_compute_with(|_| {
+        store.items.compute(destination, |_| {
             if c.is_empty() {
                 Op::Remove
             } else {

@@ -1,0 +1,330 @@
+//! One cache's items: a map split into shards, each behind its own lock,
+//! bounded in bytes, each item living for its own TTL.
+//!
+//! A read takes its shard's read lock, one hash and one probe, and one clock
+//! read for the item's expiry: it records nothing else (a general-purpose
+//! cache such as moka queues every read for its eviction policy, which cost
+//! the memory backend's hit more than the rest of its read). Eviction is
+//! sampled instead, as Redis does: when a write carries the cache past its
+//! bound, a few items of a shard are sampled and the one read least recently
+//! goes (an expired one first); each read notes its time in its slot, a
+//! relaxed store made only when the time has moved on.
+//!
+//! Every write to a key runs in [`Items::compute`], under its shard's write
+//! lock, so writes to one key are serialized (a collection's
+//! read-modify-write is atomic, and a replacing write cannot be put back by
+//! a collection write in flight). A compute holds its shard, one of
+//! [`SHARDS`], for the time of its closure: a collection write near the
+//! size bound copies its collection under that lock.
+//!
+//! Expired items are not served. Their memory is reclaimed by the write to
+//! their key, by eviction (which prefers them), and by each insert, which
+//! samples a few items of its shard and drops the expired ones.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
+
+use indexmap::IndexMap;
+use indexmap::map::{RawEntryApiV1, raw_entry_v1::RawEntryMut};
+
+use super::Item;
+
+/// Shards per cache: writes to keys of different shards do not wait for
+/// each other.
+const SHARDS: usize = 16;
+
+/// Items sampled to choose one to evict, and to find expired ones on an
+/// insert (Redis samples 5 by default).
+const SAMPLES: usize = 5;
+
+/// What a compute does with its key.
+pub(super) enum Op {
+    /// Stores this item (replacing the current one).
+    Put(Item),
+    /// Removes the item.
+    Remove,
+    /// Leaves it as it is.
+    Nop,
+}
+
+/// The hasher of the maps: keys are the client's choice, so it is keyed at
+/// random per process.
+type Hasher = ahash::RandomState;
+
+struct Slot {
+    item: Item,
+    /// When it was last read or written, in ticks of [`Items::tick`].
+    used: AtomicU32,
+    /// Bytes it counts for against the bound, key included.
+    weight: u64,
+}
+
+struct Shard {
+    map: IndexMap<Box<[u8]>, Slot, Hasher>,
+    /// A xorshift state for sampling (not a secret: it picks what to evict).
+    rng: u64,
+}
+
+impl Shard {
+    fn random_index(&mut self) -> usize {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        // The high bits, scaled to the length (no modulo bias worth naming
+        // at these sizes).
+        ((u128::from(self.rng >> 32) * self.map.len() as u128) >> 32) as usize
+    }
+
+    /// Removes the slot at `index`; returns its weight.
+    fn remove_index(&mut self, index: usize) -> u64 {
+        self.map
+            .swap_remove_index(index)
+            .map_or(0, |(_, slot)| slot.weight)
+    }
+}
+
+/// The items of one cache.
+pub(super) struct Items {
+    shards: Box<[RwLock<Shard>]>,
+    hasher: Hasher,
+    /// The bound on the bytes of all shards together.
+    max_bytes: u64,
+    /// The bytes of all shards together.
+    bytes: AtomicU64,
+    /// The shard eviction starts from next, in turn.
+    cursor: AtomicU32,
+    /// The origin of the ticks.
+    epoch: Instant,
+}
+
+/// Bytes an item counts for: its key and value, plus a fixed overhead.
+fn weigh(key: &[u8], item: &Item) -> u64 {
+    (key.len() + item.weight + 64) as u64
+}
+
+fn read(shard: &RwLock<Shard>) -> RwLockReadGuard<'_, Shard> {
+    // A panic under the lock cannot leave a shard half-changed: a compute's
+    // closure runs before the map is touched.
+    shard
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write(shard: &RwLock<Shard>) -> RwLockWriteGuard<'_, Shard> {
+    shard
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Items {
+    /// An empty map holding at most `max_bytes` (keys, values and a fixed
+    /// overhead per item).
+    pub(super) fn new(max_bytes: u64) -> Self {
+        Self::with_shards(max_bytes, SHARDS)
+    }
+
+    fn with_shards(max_bytes: u64, shards: usize) -> Self {
+        let hasher = Hasher::new();
+        let seed = hasher.hash_one(0u8) | 1;
+        let shards = (0..shards as u32)
+            .map(|i| {
+                RwLock::new(Shard {
+                    map: IndexMap::with_hasher(hasher.clone()),
+                    rng: seed.rotate_left(i * 4) | 1,
+                })
+            })
+            .collect();
+        Items {
+            shards,
+            hasher,
+            max_bytes,
+            bytes: AtomicU64::new(0),
+            cursor: AtomicU32::new(0),
+            epoch: Instant::now(),
+        }
+    }
+
+    fn locate(&self, key: &[u8]) -> (u64, &RwLock<Shard>) {
+        let hash = self.hasher.hash_one(key);
+        // Bits the map's own table does not start from.
+        let shard = (hash >> 48) as usize % self.shards.len();
+        (hash, &self.shards[shard])
+    }
+
+    /// Ticks of about a millisecond (2^20 ns) since the map was made. The
+    /// count wraps after 52 days; ages are taken modulo that, so an item
+    /// unread for longer may look recent to eviction, nothing worse.
+    fn tick(&self, now: Instant) -> u32 {
+        let since = now.saturating_duration_since(self.epoch);
+        ((since.as_secs() << 10) | u64::from(since.subsec_nanos() >> 20)) as u32
+    }
+
+    /// The item under `key`, unless it has expired.
+    pub(super) fn get(&self, key: &[u8]) -> Option<Item> {
+        self.read(key, Item::clone)
+    }
+
+    /// Whether an item is under `key` and has not expired.
+    pub(super) fn contains_key(&self, key: &[u8]) -> bool {
+        self.read(key, |_| ()).is_some()
+    }
+
+    fn read<T>(&self, key: &[u8], f: impl FnOnce(&Item) -> T) -> Option<T> {
+        let (hash, shard) = self.locate(key);
+        let shard = read(shard);
+        let (_, slot) = shard
+            .map
+            .raw_entry_v1()
+            .from_key_hashed_nocheck(hash, key)?;
+        let now = Instant::now();
+        if slot.item.expires_at <= now {
+            return None;
+        }
+        let tick = self.tick(now);
+        if slot.used.load(Ordering::Relaxed) != tick {
+            slot.used.store(tick, Ordering::Relaxed);
+        }
+        Some(f(&slot.item))
+    }
+
+    /// Runs `f` on the item under `key` (`None` if there is none, or it has
+    /// expired) and does what it returns, with every other write to the key
+    /// waiting.
+    pub(super) fn compute(&self, key: &[u8], f: impl FnOnce(Option<&Item>) -> Op) {
+        let (hash, shard) = self.locate(key);
+        let now = Instant::now();
+        let mut guard = write(shard);
+        let mut grown = false;
+        match guard
+            .map
+            .raw_entry_mut_v1()
+            .from_key_hashed_nocheck(hash, key)
+        {
+            RawEntryMut::Occupied(mut entry) => {
+                let current = Some(&entry.get().item).filter(|item| item.expires_at > now);
+                let expired = current.is_none();
+                match f(current) {
+                    Op::Put(item) => {
+                        let weight = weigh(key, &item);
+                        let slot = entry.get_mut();
+                        self.resize(slot.weight, weight);
+                        grown = weight > slot.weight;
+                        *slot = Slot {
+                            item,
+                            used: AtomicU32::new(self.tick(now)),
+                            weight,
+                        };
+                    }
+                    // An expired item goes whatever the closure says.
+                    Op::Remove => self.resize(entry.swap_remove().weight, 0),
+                    Op::Nop if expired => self.resize(entry.swap_remove().weight, 0),
+                    Op::Nop => {}
+                }
+            }
+            RawEntryMut::Vacant(entry) => {
+                if let Op::Put(item) = f(None) {
+                    let weight = weigh(key, &item);
+                    self.resize(0, weight);
+                    grown = true;
+                    let slot = Slot {
+                        item,
+                        used: AtomicU32::new(self.tick(now)),
+                        weight,
+                    };
+                    entry.insert_hashed_nocheck(hash, key.into(), slot);
+                    self.drop_expired(&mut guard, now);
+                }
+            }
+        }
+        drop(guard);
+        if grown {
+            self.make_room(now);
+        }
+    }
+
+    fn resize(&self, from: u64, to: u64) {
+        if to >= from {
+            self.bytes.fetch_add(to - from, Ordering::Relaxed);
+        } else {
+            self.bytes.fetch_sub(from - to, Ordering::Relaxed);
+        }
+    }
+
+    /// Samples a few items of `shard` and removes the expired ones.
+    fn drop_expired(&self, shard: &mut Shard, now: Instant) {
+        for _ in 0..SAMPLES {
+            if shard.map.is_empty() {
+                return;
+            }
+            let index = shard.random_index();
+            if shard.map[index].item.expires_at <= now {
+                let weight = shard.remove_index(index);
+                self.resize(weight, 0);
+            }
+        }
+    }
+
+    /// Evicts until the bound holds: from each shard in turn, the item read
+    /// least recently of a sample (an expired one first), or of the whole
+    /// shard when it holds no more than a sample. One shard lock at a time.
+    fn make_room(&self, now: Instant) {
+        let count = self.shards.len();
+        let tick = self.tick(now);
+        let mut empty = 0;
+        while self.bytes.load(Ordering::Relaxed) > self.max_bytes && empty < count {
+            let next = self.cursor.fetch_add(1, Ordering::Relaxed) as usize % count;
+            let mut shard = write(&self.shards[next]);
+            let len = shard.map.len();
+            if len == 0 {
+                empty += 1;
+                continue;
+            }
+            empty = 0;
+            // (age, index): ages, not ticks, as the tick wraps.
+            let mut oldest = (0, 0);
+            for sample in 0..SAMPLES.min(len) {
+                let index = if len <= SAMPLES {
+                    sample
+                } else {
+                    shard.random_index()
+                };
+                let slot = &shard.map[index];
+                let age = if slot.item.expires_at <= now {
+                    u32::MAX
+                } else {
+                    tick.wrapping_sub(slot.used.load(Ordering::Relaxed))
+                };
+                if sample == 0 || age > oldest.0 {
+                    oldest = (age, index);
+                }
+            }
+            let weight = shard.remove_index(oldest.1);
+            self.resize(weight, 0);
+        }
+    }
+
+    /// Removes every item.
+    pub(super) fn clear(&self) {
+        for shard in &self.shards {
+            let mut shard = write(shard);
+            let weight: u64 = shard.map.values().map(|slot| slot.weight).sum();
+            shard.map.clear();
+            self.resize(weight, 0);
+        }
+    }
+
+    /// The bytes the items count for.
+    #[cfg(test)]
+    fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.shards.iter().map(|s| read(s).map.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests;

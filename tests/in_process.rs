@@ -30,7 +30,7 @@ const LOOPBACK: std::net::SocketAddr =
 
 struct Front {
     app: Arc<App>,
-    grpc: Grpc,
+    grpc: Arc<Grpc>,
     budget: Arc<Semaphore>,
     superuser: String,
 }
@@ -42,7 +42,7 @@ fn front() -> Front {
         app.limits.max_value_bytes,
     )));
     Front {
-        grpc: Grpc::new(Arc::clone(&app)),
+        grpc: Arc::new(Grpc::new(Arc::clone(&app))),
         app,
         budget,
         superuser,

@@ -15,7 +15,10 @@ pub fn connection_budget(max_value_bytes: usize) -> usize {
     2 * (max_value_bytes + grpc::MESSAGE_OVERHEAD)
 }
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use ::http::{Request, Response, header};
 use bytes::Bytes;
@@ -93,28 +96,92 @@ impl hyper::body::Body for ResponseBody {
 /// came from (for limits per client address); `budget` is the request bytes
 /// the requests of its connection may hold at once (see [`grpc`]'s body
 /// checks).
-pub async fn handle(
-    app: &App,
-    grpc: &grpc::Grpc,
+///
+/// A plain function returning the request's future, not an `async fn`: what
+/// can be decided on the head (CORS, a preflight, the front) is decided here,
+/// and the future holds the front's work alone. Each `async` layer would hold
+/// the request again, and every move of the future (into hyper's slot for
+/// it) copies all of it.
+pub fn handle<B: RequestBody>(
+    app: &Arc<App>,
+    grpc: &Arc<grpc::Grpc>,
     peer: std::net::SocketAddr,
     budget: &Arc<Semaphore>,
-    req: Request<impl RequestBody>,
-) -> Response<ResponseBody> {
+    req: Request<B>,
+) -> Handle<impl Future<Output = Response<http::Body>> + Send + use<B>> {
     let origin = app.cors.allowed(req.headers());
-    if cors::is_preflight(req.method(), req.headers()) {
-        return app.cors.preflight(req.headers()).map(ResponseBody::Http);
-    }
-    // The gRPC fronts' futures are boxed: each is several times the size of
-    // the HTTP API's, and a request's future is as large as its largest arm.
-    let mut response = match Front::of(req.headers()) {
-        Front::GrpcWeb => Box::pin(grpc::web::handle(grpc, app, budget, req)).await,
-        Front::Grpc => Box::pin(grpc.handle(app, budget, req)).await,
-        Front::Http => http::handle(app, peer, req).await.map(ResponseBody::Http),
+    let work = if cors::is_preflight(req.method(), req.headers()) {
+        Work::Ready {
+            response: Some(app.cors.preflight(req.headers()).map(ResponseBody::Http)),
+        }
+    } else {
+        // The gRPC fronts' futures are boxed: each is several times the size
+        // of the HTTP API's, and a request's future is as large as its
+        // largest arm.
+        match Front::of(req.headers()) {
+            Front::GrpcWeb => {
+                let (app, grpc, budget) = (Arc::clone(app), Arc::clone(grpc), Arc::clone(budget));
+                Work::Boxed {
+                    fut: Box::pin(
+                        async move { grpc::web::handle(&grpc, &app, &budget, req).await },
+                    ),
+                }
+            }
+            Front::Grpc => {
+                let (app, grpc, budget) = (Arc::clone(app), Arc::clone(grpc), Arc::clone(budget));
+                Work::Boxed {
+                    fut: Box::pin(async move { grpc.handle(&app, &budget, req).await }),
+                }
+            }
+            Front::Http => Work::Http {
+                fut: http::handle(Arc::clone(app), peer, req),
+            },
+        }
     };
-    if let Some(origin) = origin {
-        cors::decorate(response.headers_mut(), origin);
+    Handle { origin, work }
+}
+
+/// A boxed response future.
+type BoxResponse = Pin<Box<dyn Future<Output = Response<ResponseBody>> + Send>>;
+
+pin_project_lite::pin_project! {
+    /// The future of [`handle`]: the front's work, and the response's CORS
+    /// headers once it is done.
+    pub struct Handle<F> {
+        origin: Option<::http::HeaderValue>,
+        #[pin]
+        work: Work<F>,
     }
-    response
+}
+
+pin_project_lite::pin_project! {
+    #[project = WorkProj]
+    enum Work<F> {
+        Ready { response: Option<Response<ResponseBody>> },
+        Boxed { fut: BoxResponse },
+        Http { #[pin] fut: F },
+    }
+}
+
+impl<F: Future<Output = Response<http::Body>>> Future for Handle<F> {
+    type Output = Response<ResponseBody>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = match this.work.project() {
+            // Polled once: a future is not polled after it is ready.
+            WorkProj::Ready { response } => match response.take() {
+                Some(response) => response,
+                None => return Poll::Pending,
+            },
+            WorkProj::Boxed { fut } => std::task::ready!(fut.as_mut().poll(cx)),
+            WorkProj::Http { fut } => std::task::ready!(fut.poll(cx)).map(ResponseBody::Http),
+        };
+        if let Some(origin) = this.origin.take() {
+            cors::decorate(response.headers_mut(), origin);
+        }
+        Poll::Ready(response)
+    }
 }
 
 /// Which front serves a request, by its content type (read once).

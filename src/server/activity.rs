@@ -141,10 +141,35 @@ impl Drop for Busy {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// A request's future, its response's body keeping the request counted
+    /// as in flight until it is sent (hyper's service future: no `async`
+    /// block, which would hold the request again).
+    pub(super) struct Served<F> {
+        #[pin]
+        pub(super) response: F,
+        pub(super) busy: Option<Busy>,
+    }
+}
+
+impl<F, B> std::future::Future for Served<F>
+where
+    F: std::future::Future<Output = http::Response<B>>,
+{
+    type Output = Result<http::Response<Tracked<B>>, std::convert::Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = std::task::ready!(this.response.poll(cx));
+        let busy = this.busy.take();
+        Poll::Ready(Ok(response.map(|body| Tracked { body, _busy: busy })))
+    }
+}
+
 /// A response body that keeps its request counted as in flight.
 pub(super) struct Tracked<B> {
-    pub(super) body: B,
-    pub(super) _busy: Busy,
+    body: B,
+    _busy: Option<Busy>,
 }
 
 impl<B: hyper::body::Body + Unpin> hyper::body::Body for Tracked<B> {

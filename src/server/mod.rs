@@ -14,7 +14,6 @@ mod activity;
 mod side;
 mod tls;
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::task::Poll;
@@ -30,7 +29,7 @@ use tokio::sync::Semaphore;
 
 pub use tls::{TlsAcceptor, load_tls};
 
-use activity::{Activity, Tracked, Watched};
+use activity::{Activity, Served, Watched};
 
 use crate::app::App;
 
@@ -156,11 +155,10 @@ async fn serve_connection<I>(
     let service = service_fn({
         let (app, activity) = (Arc::clone(&app), Arc::clone(&activity));
         move |req: http::Request<hyper::body::Incoming>| {
-            let (app, grpc, budget) = (Arc::clone(&app), Arc::clone(&grpc), Arc::clone(&budget));
             let busy = Activity::begin(&activity);
-            async move {
-                let response = crate::api::handle(&app, &grpc, peer, &budget, req).await;
-                Ok::<_, Infallible>(response.map(|body| Tracked { body, _busy: busy }))
+            Served {
+                response: crate::api::handle(&app, &grpc, peer, &budget, req),
+                busy: Some(busy),
             }
         }
     });

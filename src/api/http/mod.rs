@@ -11,7 +11,9 @@ mod topics;
 mod vend;
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::api::RequestBody;
@@ -39,27 +41,34 @@ enum Route<'p> {
     },
 }
 
-/// Serves one HTTP API request.
-pub async fn handle(app: &App, peer: SocketAddr, req: Request<impl RequestBody>) -> Response<Body> {
+/// Serves one HTTP API request: a plain function, so the future holds the
+/// request's parts once (an `async fn` would hold the request beside them).
+pub fn handle(
+    app: Arc<App>,
+    peer: SocketAddr,
+    req: Request<impl RequestBody>,
+) -> impl Future<Output = Response<Body>> + Send + 'static {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let (kind, result) = dispatch(app, peer, &parts, body, started).await;
-    let error = result.as_ref().err();
-    crate::api::outcome::record(&app.metrics, "http", kind, error, started.elapsed());
-    match result {
-        Ok(response) => response,
-        Err(error) => {
-            let mut response = error_response(&error);
-            // A refusal is usually sent before the body is read (401 before
-            // a byte of an unauthenticated upload): hyper then closes the
-            // HTTP/1 connection, so say so, and the client does not send its
-            // next request into a closed socket.
-            if parts.version < http::Version::HTTP_2 && has_body(&parts.headers) {
+    async move {
+        let (kind, result) = dispatch(&app, peer, &parts, body, started).await;
+        let error = result.as_ref().err();
+        crate::api::outcome::record(&app.metrics, "http", kind, error, started.elapsed());
+        match result {
+            Ok(response) => response,
+            Err(error) => {
+                let mut response = error_response(&error);
+                // A refusal is usually sent before the body is read (401
+                // before a byte of an unauthenticated upload): hyper then
+                // closes the HTTP/1 connection, so say so, and the client
+                // does not send its next request into a closed socket.
+                if parts.version < http::Version::HTTP_2 && has_body(&parts.headers) {
+                    response
+                        .headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
                 response
-                    .headers_mut()
-                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
-            response
         }
     }
 }

@@ -7,8 +7,9 @@
 //! the memory backend's hit more than the rest of its read). Eviction is
 //! sampled instead, as Redis does: when a write carries the cache past its
 //! bound, a few items of a shard are sampled and the one read least recently
-//! goes (an expired one first); each read notes its time in its slot, a
-//! relaxed store made only when the time has moved on.
+//! goes (an expired one first). Recency is counted in writes, not time: a
+//! read notes the map's write count in its slot (a relaxed store, made only
+//! when the count has moved on), so a read reads no clock for it.
 //!
 //! Every write to a key runs in [`Items::compute`], under its shard's write
 //! lock, so writes to one key are serialized (a collection's
@@ -54,7 +55,7 @@ type Hasher = ahash::RandomState;
 
 struct Slot {
     item: Item,
-    /// When it was last read or written, in ticks of [`Items::tick`].
+    /// The map's write count when it was last read or written.
     used: AtomicU32,
     /// Bytes it counts for against the bound, key included.
     weight: u64,
@@ -94,8 +95,8 @@ pub(super) struct Items {
     bytes: AtomicU64,
     /// The shard eviction starts from next, in turn.
     cursor: AtomicU32,
-    /// The origin of the ticks.
-    epoch: Instant,
+    /// Items written so far (wrapping): the clock of recency.
+    writes: AtomicU32,
 }
 
 /// Bytes an item counts for: its key and value, plus a fixed overhead.
@@ -141,7 +142,7 @@ impl Items {
             max_bytes,
             bytes: AtomicU64::new(0),
             cursor: AtomicU32::new(0),
-            epoch: Instant::now(),
+            writes: AtomicU32::new(0),
         }
     }
 
@@ -150,14 +151,6 @@ impl Items {
         // Bits the map's own table does not start from.
         let shard = (hash >> 48) as usize % self.shards.len();
         (hash, &self.shards[shard])
-    }
-
-    /// Ticks of about a millisecond (2^20 ns) since the map was made. The
-    /// count wraps after 52 days; ages are taken modulo that, so an item
-    /// unread for longer may look recent to eviction, nothing worse.
-    fn tick(&self, now: Instant) -> u32 {
-        let since = now.saturating_duration_since(self.epoch);
-        ((since.as_secs() << 10) | u64::from(since.subsec_nanos() >> 20)) as u32
     }
 
     /// The item under `key`, unless it has expired.
@@ -181,9 +174,9 @@ impl Items {
         if slot.item.expires_at <= now {
             return None;
         }
-        let tick = self.tick(now);
-        if slot.used.load(Ordering::Relaxed) != tick {
-            slot.used.store(tick, Ordering::Relaxed);
+        let stamp = self.writes.load(Ordering::Relaxed);
+        if slot.used.load(Ordering::Relaxed) != stamp {
+            slot.used.store(stamp, Ordering::Relaxed);
         }
         Some(f(&slot.item))
     }
@@ -212,7 +205,7 @@ impl Items {
                         grown = weight > slot.weight;
                         *slot = Slot {
                             item,
-                            used: AtomicU32::new(self.tick(now)),
+                            used: AtomicU32::new(self.stamp()),
                             weight,
                         };
                     }
@@ -229,7 +222,7 @@ impl Items {
                     grown = true;
                     let slot = Slot {
                         item,
-                        used: AtomicU32::new(self.tick(now)),
+                        used: AtomicU32::new(self.stamp()),
                         weight,
                     };
                     entry.insert_hashed_nocheck(hash, key.into(), slot);
@@ -241,6 +234,11 @@ impl Items {
         if grown {
             self.make_room(now);
         }
+    }
+
+    /// Counts a write; its stamp.
+    fn stamp(&self) -> u32 {
+        self.writes.fetch_add(1, Ordering::Relaxed).wrapping_add(1)
     }
 
     fn resize(&self, from: u64, to: u64) {
@@ -270,7 +268,7 @@ impl Items {
     /// shard when it holds no more than a sample. One shard lock at a time.
     fn make_room(&self, now: Instant) {
         let count = self.shards.len();
-        let tick = self.tick(now);
+        let stamp = self.writes.load(Ordering::Relaxed);
         let mut empty = 0;
         while self.bytes.load(Ordering::Relaxed) > self.max_bytes && empty < count {
             let next = self.cursor.fetch_add(1, Ordering::Relaxed) as usize % count;
@@ -281,7 +279,8 @@ impl Items {
                 continue;
             }
             empty = 0;
-            // (age, index): ages, not ticks, as the tick wraps.
+            // (age, index): ages in writes, not stamps, as the count wraps
+            // (an item unread for four billion writes may look recent).
             let mut oldest = (0, 0);
             for sample in 0..SAMPLES.min(len) {
                 let index = if len <= SAMPLES {
@@ -293,7 +292,7 @@ impl Items {
                 let age = if slot.item.expires_at <= now {
                     u32::MAX
                 } else {
-                    tick.wrapping_sub(slot.used.load(Ordering::Relaxed))
+                    stamp.wrapping_sub(slot.used.load(Ordering::Relaxed))
                 };
                 if sample == 0 || age > oldest.0 {
                     oldest = (age, index);

@@ -32,7 +32,8 @@
 //!   taking a `Permit` (their cache, key and topic come from it; a batch is
 //!   split per key); [`backend::collection`] is one `CollectionOp` per
 //!   collection RPC and the rules both backends share (SPEC 10);
-//!   [`backend::memory`] is the embedded store with collections and topics;
+//!   [`backend::memory`] is the embedded store (a sharded map bounded in
+//!   bytes, sampled eviction) with collections and topics;
 //!   [`backend::redis`] keeps items, collections (native types, Lua), the cache
 //!   registry and topics (Streams) in Redis, one node or a cluster, shared by
 //!   replicas (with revocations and refresh tokens).

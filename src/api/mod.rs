@@ -108,7 +108,7 @@ pub fn handle<B: RequestBody>(
     peer: std::net::SocketAddr,
     budget: &Arc<Semaphore>,
     req: Request<B>,
-) -> Handle<impl Future<Output = Response<http::Body>> + Send + use<B>> {
+) -> Handle {
     let origin = app.cors.allowed(req.headers());
     let work = if cors::is_preflight(req.method(), req.headers()) {
         Work::Ready {
@@ -133,8 +133,11 @@ pub fn handle<B: RequestBody>(
                     fut: Box::pin(async move { grpc.handle(&app, &budget, req).await }),
                 }
             }
-            Front::Http => Work::Http {
-                fut: http::handle(Arc::clone(app), peer, req),
+            Front::Http => match http::handle(app, peer, req) {
+                http::Answer::Now(response) => Work::Ready {
+                    response: Some(response.map(ResponseBody::Http)),
+                },
+                http::Answer::Later(fut) => Work::Http { fut },
             },
         }
     };
@@ -147,23 +150,23 @@ type BoxResponse = Pin<Box<dyn Future<Output = Response<ResponseBody>> + Send>>;
 pin_project_lite::pin_project! {
     /// The future of [`handle`]: the front's work, and the response's CORS
     /// headers once it is done.
-    pub struct Handle<F> {
+    pub struct Handle {
         origin: Option<::http::HeaderValue>,
         #[pin]
-        work: Work<F>,
+        work: Work,
     }
 }
 
 pin_project_lite::pin_project! {
     #[project = WorkProj]
-    enum Work<F> {
+    enum Work {
         Ready { response: Option<Response<ResponseBody>> },
         Boxed { fut: BoxResponse },
-        Http { #[pin] fut: F },
+        Http { fut: Pin<Box<dyn Future<Output = Response<http::Body>> + Send>> },
     }
 }
 
-impl<F: Future<Output = Response<http::Body>>> Future for Handle<F> {
+impl Future for Handle {
     type Output = Response<ResponseBody>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -175,7 +178,9 @@ impl<F: Future<Output = Response<http::Body>>> Future for Handle<F> {
                 None => return Poll::Pending,
             },
             WorkProj::Boxed { fut } => std::task::ready!(fut.as_mut().poll(cx)),
-            WorkProj::Http { fut } => std::task::ready!(fut.poll(cx)).map(ResponseBody::Http),
+            WorkProj::Http { fut } => {
+                std::task::ready!(fut.as_mut().poll(cx)).map(ResponseBody::Http)
+            }
         };
         if let Some(origin) = this.origin.take() {
             cors::decorate(response.headers_mut(), origin);

@@ -61,6 +61,15 @@ impl Backend {
         })
     }
 
+    /// The backend as one that answers reads without waiting, if it is
+    /// one: the memory backend (Redis waits for its server).
+    pub fn immediate(&self) -> Option<Immediate<'_>> {
+        match self {
+            Backend::Memory(memory) => Some(Immediate(memory)),
+            Backend::Redis(_) => None,
+        }
+    }
+
     /// Whether the backend can serve: always for memory; for Redis, whether
     /// it answered the last health probe.
     pub fn is_up(&self) -> bool {
@@ -237,6 +246,17 @@ impl TopicSubscription for Subscription {
 /// needs (a read permit never writes; only a DeleteCache permit deletes a
 /// cache): a front that passed the wrong permit fails closed here, in one
 /// place, whatever its scope allowed.
+/// A backend that answers reads without waiting ([`Backend::immediate`]).
+pub struct Immediate<'a>(&'a memory::MemoryBackend);
+
+impl Immediate<'_> {
+    /// [`CacheBackend::get`], answered at once.
+    pub fn get(&self, permit: &Permit<'_>) -> Result<Option<Bytes>, BackendError> {
+        needs_class(permit, Class::Read)?;
+        self.0.get_now(permit)
+    }
+}
+
 fn needs_class(permit: &Permit<'_>, class: Class) -> Result<(), BackendError> {
     if permit.kind().class() == class {
         Ok(())

@@ -13,6 +13,7 @@ mod vend;
 use std::borrow::Cow;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,7 +23,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 
 use crate::app::App;
-use crate::backend::CacheBackend;
+use crate::backend::{CacheBackend, Immediate};
 use crate::error::{ApiError, ErrorCode};
 use crate::operation::{HttpRoute, Operation, OperationKind};
 use request::{Query, credential, no_route, segment};
@@ -41,34 +42,62 @@ enum Route<'p> {
     },
 }
 
-/// Serves one HTTP API request: a plain function, so the future holds the
-/// request's parts once (an `async fn` would hold the request beside them).
-pub fn handle(
-    app: Arc<App>,
-    peer: SocketAddr,
-    req: Request<impl RequestBody>,
-) -> impl Future<Output = Response<Body>> + Send + 'static {
+/// What [`handle`] gives: a response ready now, or the request's future.
+pub enum Answer {
+    Now(Response<Body>),
+    Later(Pin<Box<dyn Future<Output = Response<Body>> + Send>>),
+}
+
+/// Serves one HTTP API request.
+///
+/// A GET of an item from a backend that answers without waiting (the memory
+/// backend) is served here, while hyper hands the request over, by the same
+/// steps as every other request: its response is ready, and its head is
+/// dropped before hyper reads the connection again (the head's bytes are
+/// slices of hyper's read buffer: held, they make that read allocate a new
+/// buffer). Every other request is a boxed future, so the request's future
+/// stays small.
+pub fn handle(app: &Arc<App>, peer: SocketAddr, req: Request<impl RequestBody>) -> Answer {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    async move {
+    if let Some(backend) = app.backend.immediate()
+        && let Ok((kind @ OperationKind::HttpCacheGet, Route::Cache { cache })) =
+            route(&parts.method, parts.uri.path())
+    {
+        let result = read_now(app, backend, kind, &parts, &cache);
+        return Answer::Now(finish(app, &parts, Some(kind), result, started));
+    }
+    let app = Arc::clone(app);
+    Answer::Later(Box::pin(async move {
         let (kind, result) = dispatch(&app, peer, &parts, body, started).await;
-        let error = result.as_ref().err();
-        crate::api::outcome::record(&app.metrics, "http", kind, error, started.elapsed());
-        match result {
-            Ok(response) => response,
-            Err(error) => {
-                let mut response = error_response(&error);
-                // A refusal is usually sent before the body is read (401
-                // before a byte of an unauthenticated upload): hyper then
-                // closes the HTTP/1 connection, so say so, and the client
-                // does not send its next request into a closed socket.
-                if parts.version < http::Version::HTTP_2 && has_body(&parts.headers) {
-                    response
-                        .headers_mut()
-                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-                }
+        finish(&app, &parts, kind, result, started)
+    }))
+}
+
+/// A request's outcome, recorded, as its response.
+fn finish(
+    app: &App,
+    parts: &http::request::Parts,
+    kind: Option<OperationKind>,
+    result: Result<Response<Body>, ApiError>,
+    started: Instant,
+) -> Response<Body> {
+    let error = result.as_ref().err();
+    crate::api::outcome::record(&app.metrics, "http", kind, error, started.elapsed());
+    match result {
+        Ok(response) => response,
+        Err(error) => {
+            let mut response = error_response(&error);
+            // A refusal is usually sent before the body is read (401 before
+            // a byte of an unauthenticated upload): hyper then closes the
+            // HTTP/1 connection, so say so, and the client does not send its
+            // next request into a closed socket.
+            if parts.version < http::Version::HTTP_2 && has_body(&parts.headers) {
                 response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
+            response
         }
     }
 }
@@ -155,6 +184,63 @@ fn route<'p>(
     Ok((kind, route))
 }
 
+/// What a cache item request's head gives: the caller, the key, the TTL of
+/// a PUT.
+struct ItemHead<'q> {
+    verified: Arc<crate::token::Verified>,
+    key: Cow<'q, [u8]>,
+    ttl: Option<Duration>,
+}
+
+impl ItemHead<'_> {
+    /// The one order of every front: authenticate (as soon as the credential
+    /// can be found: it may be in the query), read the request's fields;
+    /// the caller authorizes ([`ItemHead::authorize`]), and reads the body
+    /// only after.
+    fn read<'q>(
+        app: &App,
+        kind: OperationKind,
+        parts: &http::request::Parts,
+        query: &'q Query<'q>,
+    ) -> Result<ItemHead<'q>, ApiError> {
+        let verified = app.auth.authenticate(credential(&parts.headers, query)?)?;
+        let key = query.key()?;
+        let ttl = match kind {
+            OperationKind::HttpCachePut => {
+                check_declared_length(parts, app.limits.max_value_bytes)?;
+                Some(Duration::from_secs(query.ttl_seconds()?))
+            }
+            _ => None,
+        };
+        Ok(ItemHead { verified, key, ttl })
+    }
+
+    fn authorize<'a>(
+        &'a self,
+        kind: OperationKind,
+        cache: &'a str,
+    ) -> Result<crate::scope::Permit<'a>, ApiError> {
+        Ok(self
+            .verified
+            .scope
+            .authorize(&Operation::key(kind, cache, &self.key))?)
+    }
+}
+
+/// A GET of one cache item from a backend that answers without waiting.
+fn read_now(
+    app: &App,
+    backend: Immediate<'_>,
+    kind: OperationKind,
+    parts: &http::request::Parts,
+    cache: &str,
+) -> Result<Response<Body>, ApiError> {
+    let query = Query::parse(parts.uri.query())?;
+    let head = ItemHead::read(app, kind, parts, &query)?;
+    let permit = head.authorize(kind, cache)?;
+    found(backend.get(&permit)?)
+}
+
 /// GET, PUT and DELETE of one cache item.
 async fn cache_item(
     app: &App,
@@ -163,23 +249,10 @@ async fn cache_item(
     body: impl RequestBody,
     cache: &str,
 ) -> Result<Response<Body>, ApiError> {
-    // The one order of every front: authenticate (as soon as the credential
-    // can be found: it may be in the query), read the request's fields,
-    // authorize; the body is read only after.
     let query = Query::parse(parts.uri.query())?;
-    let verified = app.auth.authenticate(credential(&parts.headers, &query)?)?;
-    let key = query.key()?;
-    let ttl = match kind {
-        OperationKind::HttpCachePut => {
-            check_declared_length(parts, app.limits.max_value_bytes)?;
-            Some(Duration::from_secs(query.ttl_seconds()?))
-        }
-        _ => None,
-    };
-    let permit = verified
-        .scope
-        .authorize(&Operation::key(kind, cache, &key))?;
-    match (kind, ttl) {
+    let head = ItemHead::read(app, kind, parts, &query)?;
+    let permit = head.authorize(kind, cache)?;
+    match (kind, head.ttl) {
         (OperationKind::HttpCachePut, Some(ttl)) => {
             let value = read_body(body, app.limits.max_value_bytes).await?;
             app.backend.set(&permit, value, ttl).await?;
@@ -189,17 +262,22 @@ async fn cache_item(
             app.backend.delete(&permit).await?;
             Ok(empty(StatusCode::NO_CONTENT))
         }
-        _ => match app.backend.get(&permit).await? {
-            Some(value) => {
-                let mut response = Response::new(Full::new(value));
-                response.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/octet-stream"),
-                );
-                Ok(response)
-            }
-            None => Err(ApiError::new(ErrorCode::NotFoundError, "key not found")),
-        },
+        _ => found(app.backend.get(&permit).await?),
+    }
+}
+
+/// A GET's answer: the value, or 404.
+fn found(value: Option<Bytes>) -> Result<Response<Body>, ApiError> {
+    match value {
+        Some(value) => {
+            let mut response = Response::new(Full::new(value));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            Ok(response)
+        }
+        None => Err(ApiError::new(ErrorCode::NotFoundError, "key not found")),
     }
 }
 

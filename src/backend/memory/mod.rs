@@ -164,6 +164,15 @@ impl MemoryBackend {
         Ok(())
     }
 
+    /// A scalar's value (every read of this backend is answered at once).
+    pub fn get_now(&self, permit: &Permit<'_>) -> Result<Option<Bytes>, BackendError> {
+        let (cache, key) = item_of(permit)?;
+        match self.store(cache)?.items.get(key) {
+            Some(item) => item.scalar().cloned().map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Names of the caches, sorted.
     pub fn list_caches(&self, _: &Permit<'_>) -> Vec<String> {
         let mut names: Vec<String> = self.caches.iter().map(|e| e.key().to_string()).collect();
@@ -174,11 +183,7 @@ impl MemoryBackend {
 
 impl CacheBackend for MemoryBackend {
     async fn get(&self, permit: &Permit<'_>) -> Result<Option<Bytes>, BackendError> {
-        let (cache, key) = item_of(permit)?;
-        match self.store(cache)?.items.get(key) {
-            Some(item) => item.scalar().cloned().map(Some),
-            None => Ok(None),
-        }
+        self.get_now(permit)
     }
 
     async fn set(

@@ -246,6 +246,23 @@ mod tests {
             Query::parse(Some("key=%2525")).unwrap().key.as_deref(),
             Some(&b"%25"[..])
         );
+        // Short and long values, and empty pairs (skipped); the first `=`
+        // cuts a pair.
+        let token = "t".repeat(40);
+        for text in [format!("&&token={token}&key=k=v&"), "&key=k=v&".into()] {
+            let q = Query::parse(Some(&text)).unwrap();
+            assert_eq!(q.key.as_deref(), Some(&b"k=v"[..]), "{text}");
+        }
+        let text = format!("&&token={token}&key=k=v&");
+        let q = Query::parse(Some(&text)).unwrap();
+        assert_eq!(q.token.as_deref(), Some(token.as_bytes()));
+        for value in ["x".repeat(30), "x".into()] {
+            let text = format!("key={value}%41+");
+            let q = Query::parse(Some(&text)).unwrap();
+            assert_eq!(q.key.as_deref(), Some(format!("{value}A ").as_bytes()));
+            let q = Query::parse(Some(&format!("key={value}%4"))).unwrap_err();
+            assert!(q.message.contains("malformed"), "{}", q.message);
+        }
     }
 
     #[test]

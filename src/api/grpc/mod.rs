@@ -164,7 +164,8 @@ impl Grpc {
                 Service::Control => self.control.clone().call(req).await,
                 Service::Token => self.token.clone().call(req).await,
                 Service::Auth => self.auth.clone().call(req).await,
-                Service::Ping => Ok(ping::serve(app, req).await),
+                // Boxed: its future is larger than all the others together.
+                Service::Ping => Ok(Box::pin(ping::serve(app, req)).await),
                 // `from_grpc_path` never classifies an HTTP row; fail closed.
                 Service::Http => return None,
             };

@@ -300,6 +300,11 @@ async fn preflights_answer_listed_origins_only() {
     let allowed = preflight(ORIGIN).await;
     assert_eq!(allowed.status, 204);
     assert_eq!(allowed.headers["access-control-allow-origin"], ORIGIN);
+    // Each once: the preflight's own, not decorated again.
+    for name in ["access-control-allow-origin", "vary"] {
+        let values: Vec<_> = allowed.headers.get_all(name).iter().collect();
+        assert_eq!(values.len(), 1, "{name}: {values:?}");
+    }
     let headers = allowed.headers["access-control-allow-headers"]
         .to_str()
         .unwrap();

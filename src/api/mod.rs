@@ -109,12 +109,18 @@ pub fn handle<B: RequestBody>(
     budget: &Arc<Semaphore>,
     req: Request<B>,
 ) -> Handle {
+    if cors::is_preflight(req.method(), req.headers()) {
+        // A preflight's answer carries its own CORS headers.
+        let response = app.cors.preflight(req.headers()).map(ResponseBody::Http);
+        return Handle {
+            origin: None,
+            work: Work::Ready {
+                response: Some(response),
+            },
+        };
+    }
     let origin = app.cors.allowed(req.headers());
-    let work = if cors::is_preflight(req.method(), req.headers()) {
-        Work::Ready {
-            response: Some(app.cors.preflight(req.headers()).map(ResponseBody::Http)),
-        }
-    } else {
+    let work = {
         // The gRPC fronts' futures are boxed: each is several times the size
         // of the HTTP API's, and a request's future is as large as its
         // largest arm.
@@ -172,7 +178,8 @@ impl Future for Handle {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut response = match this.work.project() {
-            // Polled once: a future is not polled after it is ready.
+            // Polled again after it was ready (a caller's mistake, which
+            // hyper does not make), it stays pending, as a fused future.
             WorkProj::Ready { response } => match response.take() {
                 Some(response) => response,
                 None => return Poll::Pending,

@@ -242,10 +242,6 @@ impl TopicSubscription for Subscription {
     }
 }
 
-/// The front-facing [`Backend`] takes only a permit of the class its call
-/// needs (a read permit never writes; only a DeleteCache permit deletes a
-/// cache): a front that passed the wrong permit fails closed here, in one
-/// place, whatever its scope allowed.
 /// A backend that answers reads without waiting ([`Backend::immediate`]).
 pub struct Immediate<'a>(&'a memory::MemoryBackend);
 
@@ -257,6 +253,10 @@ impl Immediate<'_> {
     }
 }
 
+/// The front-facing [`Backend`] takes only a permit of the class its call
+/// needs (a read permit never writes; only a DeleteCache permit deletes a
+/// cache): a front that passed the wrong permit fails closed here, in one
+/// place, whatever its scope allowed.
 fn needs_class(permit: &Permit<'_>, class: Class) -> Result<(), BackendError> {
     if permit.kind().class() == class {
         Ok(())

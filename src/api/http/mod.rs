@@ -50,17 +50,21 @@ pub enum Answer {
 
 /// Serves one HTTP API request.
 ///
-/// A GET of an item from a backend that answers without waiting (the memory
-/// backend) is served here, while hyper hands the request over, by the same
-/// steps as every other request: its response is ready, and its head is
-/// dropped before hyper reads the connection again (the head's bytes are
-/// slices of hyper's read buffer: held, they make that read allocate a new
-/// buffer). Every other request is a boxed future, so the request's future
-/// stays small.
+/// An HTTP/1 GET of an item from a backend that answers without waiting
+/// (the memory backend) is served here, while hyper hands the request over,
+/// by the same steps as every other request: its response is ready, and its
+/// head is dropped before hyper reads the connection again (the head's
+/// bytes are slices of hyper's read buffer: held, they make that read
+/// allocate a new buffer). Not over HTTP/2: hyper calls this on the
+/// connection's task, and a stream's work (a credential's first
+/// verification) belongs in the stream's own task. Every other request is a
+/// boxed future, so the request's future stays small.
 pub fn handle(app: &Arc<App>, peer: SocketAddr, req: Request<impl RequestBody>) -> Answer {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    if let Some(backend) = app.backend.immediate()
+    if parts.method == Method::GET
+        && parts.version <= http::Version::HTTP_11
+        && let Some(backend) = app.backend.immediate()
         && let Ok((kind @ OperationKind::HttpCacheGet, Route::Cache { cache })) =
             route(&parts.method, parts.uri.path())
     {

@@ -11,12 +11,14 @@
 //! read notes the map's write count in its slot (a relaxed store, made only
 //! when the count has moved on), so a read reads no clock for it.
 //!
-//! Every write to a key runs in [`Items::compute`], under its shard's write
-//! lock, so writes to one key are serialized (a collection's
-//! read-modify-write is atomic, and a replacing write cannot be put back by
-//! a collection write in flight). A compute holds its shard, one of
-//! [`SHARDS`], for the time of its closure: a collection write near the
-//! size bound copies its collection under that lock.
+//! A cache has a shard per MiB of its bound, up to [`SHARDS`]. Every write
+//! to a key runs in [`Items::compute`], under its shard's write lock, so
+//! writes to one key are serialized (a collection's read-modify-write is
+//! atomic, and a replacing write cannot be put back by a collection write
+//! in flight). A compute holds its shard for the time of its closure: a
+//! collection write near the size bound copies its collection under that
+//! lock. An item heavier than the whole bound is not kept (its key is left
+//! with none), and evicts nothing.
 //!
 //! Expired items are not served. Their memory is reclaimed by the write to
 //! their key, by eviction (which prefers them), and by each insert, which
@@ -29,7 +31,7 @@ use std::time::Instant;
 use indexmap::IndexMap;
 use indexmap::map::{RawEntryApiV1, raw_entry_v1::RawEntryMut};
 
-use super::Item;
+use super::{Hasher, Item};
 
 /// Shards per cache: writes to keys of different shards do not wait for
 /// each other.
@@ -48,10 +50,6 @@ pub(super) enum Op {
     /// Leaves it as it is.
     Nop,
 }
-
-/// The hasher of the maps: keys are the client's choice, so it is keyed at
-/// random per process.
-type Hasher = ahash::RandomState;
 
 struct Slot {
     item: Item,
@@ -122,7 +120,11 @@ impl Items {
     /// An empty map holding at most `max_bytes` (keys, values and a fixed
     /// overhead per item).
     pub(super) fn new(max_bytes: u64) -> Self {
-        Self::with_shards(max_bytes, SHARDS)
+        // A shard per MiB of the bound, up to SHARDS: eviction samples one
+        // shard, so a small cache is one shard (exactly least recently used
+        // among up to five items) rather than many nearly empty ones.
+        let shards = usize::try_from(max_bytes >> 20).unwrap_or(SHARDS);
+        Self::with_shards(max_bytes, shards.clamp(1, SHARDS))
     }
 
     fn with_shards(max_bytes: u64, shards: usize) -> Self {
@@ -197,17 +199,13 @@ impl Items {
             RawEntryMut::Occupied(mut entry) => {
                 let current = Some(&entry.get().item).filter(|item| item.expires_at > now);
                 let expired = current.is_none();
-                match f(current) {
+                match self.fitting(key, f(current)) {
                     Op::Put(item) => {
-                        let weight = weigh(key, &item);
-                        let slot = entry.get_mut();
-                        self.resize(slot.weight, weight);
-                        grown = weight > slot.weight;
-                        *slot = Slot {
-                            item,
-                            used: AtomicU32::new(self.stamp()),
-                            weight,
-                        };
+                        let slot = self.slot(key, item);
+                        let old = entry.get_mut();
+                        self.resize(old.weight, slot.weight);
+                        grown = slot.weight > old.weight;
+                        *old = slot;
                     }
                     // An expired item goes whatever the closure says.
                     Op::Remove => self.resize(entry.swap_remove().weight, 0),
@@ -216,15 +214,10 @@ impl Items {
                 }
             }
             RawEntryMut::Vacant(entry) => {
-                if let Op::Put(item) = f(None) {
-                    let weight = weigh(key, &item);
-                    self.resize(0, weight);
+                if let Op::Put(item) = self.fitting(key, f(None)) {
+                    let slot = self.slot(key, item);
+                    self.resize(0, slot.weight);
                     grown = true;
-                    let slot = Slot {
-                        item,
-                        used: AtomicU32::new(self.stamp()),
-                        weight,
-                    };
                     entry.insert_hashed_nocheck(hash, key.into(), slot);
                     self.drop_expired(&mut guard, now);
                 }
@@ -236,9 +229,23 @@ impl Items {
         }
     }
 
-    /// Counts a write; its stamp.
-    fn stamp(&self) -> u32 {
-        self.writes.fetch_add(1, Ordering::Relaxed).wrapping_add(1)
+    /// `op`, unless it puts an item heavier than the whole bound: that one
+    /// is written and evicted at once (the key is left with no item), and
+    /// the rest of the cache is left alone.
+    fn fitting(&self, key: &[u8], op: Op) -> Op {
+        match op {
+            Op::Put(item) if weigh(key, &item) > self.max_bytes => Op::Remove,
+            op => op,
+        }
+    }
+
+    /// A slot for `item`, stamped as written now (counting the write).
+    fn slot(&self, key: &[u8], item: Item) -> Slot {
+        Slot {
+            weight: weigh(key, &item),
+            item,
+            used: AtomicU32::new(self.writes.fetch_add(1, Ordering::Relaxed).wrapping_add(1)),
+        }
     }
 
     fn resize(&self, from: u64, to: u64) {
@@ -265,13 +272,14 @@ impl Items {
 
     /// Evicts until the bound holds: from each shard in turn, the item read
     /// least recently of a sample (an expired one first), or of the whole
-    /// shard when it holds no more than a sample. One shard lock at a time.
+    /// shard when it holds no more than a sample. One shard lock at a time;
+    /// it stops once it has found every shard empty in a row.
     fn make_room(&self, now: Instant) {
         let count = self.shards.len();
-        let stamp = self.writes.load(Ordering::Relaxed);
+        let mut next = self.cursor.fetch_add(1, Ordering::Relaxed) as usize;
         let mut empty = 0;
         while self.bytes.load(Ordering::Relaxed) > self.max_bytes && empty < count {
-            let next = self.cursor.fetch_add(1, Ordering::Relaxed) as usize % count;
+            next = (next + 1) % count;
             let mut shard = write(&self.shards[next]);
             let len = shard.map.len();
             if len == 0 {
@@ -279,6 +287,8 @@ impl Items {
                 continue;
             }
             empty = 0;
+            // Read under the shard's lock: no slot of it is stamped later.
+            let stamp = self.writes.load(Ordering::Relaxed);
             // (age, index): ages in writes, not stamps, as the count wraps
             // (an item unread for four billion writes may look recent).
             let mut oldest = (0, 0);
@@ -308,7 +318,8 @@ impl Items {
         for shard in &self.shards {
             let mut shard = write(shard);
             let weight: u64 = shard.map.values().map(|slot| slot.weight).sum();
-            shard.map.clear();
+            // A new map: a cleared one would keep its table's memory.
+            shard.map = IndexMap::with_hasher(self.hasher.clone());
             self.resize(weight, 0);
         }
     }

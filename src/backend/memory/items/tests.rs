@@ -98,10 +98,65 @@ fn the_bound_holds_and_counts_every_byte() {
     assert_eq!(stored, items.bytes());
     items.clear();
     assert_eq!((items.len(), items.bytes()), (0, 0));
-    // An item larger than the bound is not kept.
-    let small = Items::new(100);
-    small.compute(b"big", |_| Op::Put(item(&[0; 200])));
+    // An item heavier than the whole bound is not kept, and costs the
+    // other items nothing; over an item, it leaves the key with none.
+    let small = Items::new(1000);
+    small.compute(b"kept", |_| Op::Put(item(b"v")));
+    small.compute(b"big", |_| Op::Put(item(&[0; 2000])));
+    assert!(small.get(b"big").is_none());
+    assert!(small.contains_key(b"kept"));
+    small.compute(b"kept", |_| Op::Put(item(&[0; 2000])));
+    assert!(!small.contains_key(b"kept"));
     assert_eq!((small.len(), small.bytes()), (0, 0));
+}
+
+#[test]
+fn sampled_eviction_keeps_the_bound_and_its_count_under_concurrent_writes() {
+    // Several shards of many items each: eviction samples them.
+    let max = 200_000;
+    let items = Arc::new(Items::with_shards(max, 4));
+    let threads: Vec<_> = (0..4u32)
+        .map(|t| {
+            let items = Arc::clone(&items);
+            std::thread::spawn(move || {
+                for i in 0..3000u32 {
+                    let key = format!("t{t}-{i}");
+                    items.compute(key.as_bytes(), |_| Op::Put(item(&[1; 100])));
+                    // Reads stamp slots while other threads evict.
+                    let _ = items.get(format!("t{t}-{}", i / 2).as_bytes());
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert!(items.bytes() <= max, "{} bytes", items.bytes());
+    let stored: u64 = (0..4u32)
+        .flat_map(|t| (0..3000u32).map(move |i| format!("t{t}-{i}")))
+        .filter(|key| items.get(key.as_bytes()).is_some())
+        .map(|key| weigh(key.as_bytes(), &item(&[1; 100])))
+        .sum();
+    assert_eq!(stored, items.bytes());
+    assert!(items.len() > 1000, "{} items", items.len());
+}
+
+#[test]
+fn eviction_takes_an_expired_item_first() {
+    let weight = (1 + 1 + 64) as u64;
+    let items = Items::with_shards(4 * weight, 1);
+    for key in [b"a", b"b", b"c"] {
+        items.compute(key, |_| Op::Put(item(b"v")));
+    }
+    // The newest, but expired: it goes before any live item.
+    items.compute(b"x", |_| {
+        Op::Put(Item::new(Bytes::from_static(b"v"), Duration::ZERO))
+    });
+    items.compute(b"d", |_| Op::Put(item(b"v")));
+    for key in [b"a", b"b", b"c", b"d"] {
+        assert!(items.contains_key(key), "{key:?} went");
+    }
+    assert_eq!(items.len(), 4);
 }
 
 #[test]

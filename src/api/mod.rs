@@ -120,32 +120,27 @@ pub fn handle<B: RequestBody>(
         };
     }
     let origin = app.cors.allowed(req.headers());
-    let work = {
-        // The gRPC fronts' futures are boxed: each is several times the size
-        // of the HTTP API's, and a request's future is as large as its
-        // largest arm.
-        match Front::of(req.headers()) {
-            Front::GrpcWeb => {
-                let (app, grpc, budget) = (Arc::clone(app), Arc::clone(grpc), Arc::clone(budget));
-                Work::Boxed {
-                    fut: Box::pin(
-                        async move { grpc::web::handle(&grpc, &app, &budget, req).await },
-                    ),
-                }
+    // The gRPC fronts' futures are boxed: each is several times the size of
+    // the HTTP API's, and a request's future is as large as its largest arm.
+    let work = match Front::of(req.headers()) {
+        Front::GrpcWeb => {
+            let (app, grpc, budget) = (Arc::clone(app), Arc::clone(grpc), Arc::clone(budget));
+            Work::Boxed {
+                fut: Box::pin(async move { grpc::web::handle(&grpc, &app, &budget, req).await }),
             }
-            Front::Grpc => {
-                let (app, grpc, budget) = (Arc::clone(app), Arc::clone(grpc), Arc::clone(budget));
-                Work::Boxed {
-                    fut: Box::pin(async move { grpc.handle(&app, &budget, req).await }),
-                }
-            }
-            Front::Http => match http::handle(app, peer, req) {
-                http::Answer::Now(response) => Work::Ready {
-                    response: Some(response.map(ResponseBody::Http)),
-                },
-                http::Answer::Later(fut) => Work::Http { fut },
-            },
         }
+        Front::Grpc => {
+            let (app, grpc, budget) = (Arc::clone(app), Arc::clone(grpc), Arc::clone(budget));
+            Work::Boxed {
+                fut: Box::pin(async move { grpc.handle(&app, &budget, req).await }),
+            }
+        }
+        Front::Http => match http::handle(app, peer, req) {
+            http::Answer::Now(response) => Work::Ready {
+                response: Some(response.map(ResponseBody::Http)),
+            },
+            http::Answer::Later(fut) => Work::Http { fut },
+        },
     };
     Handle { origin, work }
 }
@@ -153,41 +148,39 @@ pub fn handle<B: RequestBody>(
 /// A boxed response future.
 type BoxResponse = Pin<Box<dyn Future<Output = Response<ResponseBody>> + Send>>;
 
-pin_project_lite::pin_project! {
-    /// The future of [`handle`]: the front's work, and the response's CORS
-    /// headers once it is done.
-    pub struct Handle {
-        origin: Option<::http::HeaderValue>,
-        #[pin]
-        work: Work,
-    }
+/// The future of [`handle`]: the front's work, and the response's CORS
+/// headers once it is done (`Unpin`: the work is boxed or ready).
+pub struct Handle {
+    origin: Option<::http::HeaderValue>,
+    work: Work,
 }
 
-pin_project_lite::pin_project! {
-    #[project = WorkProj]
-    enum Work {
-        Ready { response: Option<Response<ResponseBody>> },
-        Boxed { fut: BoxResponse },
-        Http { fut: Pin<Box<dyn Future<Output = Response<http::Body>> + Send>> },
-    }
+enum Work {
+    Ready {
+        response: Option<Response<ResponseBody>>,
+    },
+    Boxed {
+        fut: BoxResponse,
+    },
+    Http {
+        fut: Pin<Box<dyn Future<Output = Response<http::Body>> + Send>>,
+    },
 }
 
 impl Future for Handle {
     type Output = Response<ResponseBody>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = match this.work.project() {
+        let this = self.get_mut();
+        let mut response = match &mut this.work {
             // Polled again after it was ready (a caller's mistake, which
             // hyper does not make), it stays pending, as a fused future.
-            WorkProj::Ready { response } => match response.take() {
+            Work::Ready { response } => match response.take() {
                 Some(response) => response,
                 None => return Poll::Pending,
             },
-            WorkProj::Boxed { fut } => std::task::ready!(fut.as_mut().poll(cx)),
-            WorkProj::Http { fut } => {
-                std::task::ready!(fut.as_mut().poll(cx)).map(ResponseBody::Http)
-            }
+            Work::Boxed { fut } => std::task::ready!(fut.as_mut().poll(cx)),
+            Work::Http { fut } => std::task::ready!(fut.as_mut().poll(cx)).map(ResponseBody::Http),
         };
         if let Some(origin) = this.origin.take() {
             cors::decorate(response.headers_mut(), origin);

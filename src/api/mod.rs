@@ -139,14 +139,14 @@ pub fn handle<B: RequestBody>(
             http::Answer::Now(response) => Work::Ready {
                 response: Some(response.map(ResponseBody::Http)),
             },
-            http::Answer::Later(fut) => Work::Http { fut },
+            http::Answer::Later(fut) => Work::Boxed { fut },
         },
     };
     Handle { origin, work }
 }
 
 /// A boxed response future.
-type BoxResponse = Pin<Box<dyn Future<Output = Response<ResponseBody>> + Send>>;
+pub type BoxResponse = Pin<Box<dyn Future<Output = Response<ResponseBody>> + Send>>;
 
 /// The future of [`handle`]: the front's work, and the response's CORS
 /// headers once it is done (`Unpin`: the work is boxed or ready).
@@ -161,9 +161,6 @@ enum Work {
     },
     Boxed {
         fut: BoxResponse,
-    },
-    Http {
-        fut: Pin<Box<dyn Future<Output = Response<http::Body>> + Send>>,
     },
 }
 
@@ -180,7 +177,6 @@ impl Future for Handle {
                 None => return Poll::Pending,
             },
             Work::Boxed { fut } => std::task::ready!(fut.as_mut().poll(cx)),
-            Work::Http { fut } => std::task::ready!(fut.as_mut().poll(cx)).map(ResponseBody::Http),
         };
         if let Some(origin) = this.origin.take() {
             cors::decorate(response.headers_mut(), origin);

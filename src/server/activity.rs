@@ -141,26 +141,21 @@ impl Drop for Busy {
     }
 }
 
-pin_project_lite::pin_project! {
-    /// A request's future, its response's body keeping the request counted
-    /// as in flight until it is sent (hyper's service future: no `async`
-    /// block, which would hold the request again).
-    pub(super) struct Served<F> {
-        #[pin]
-        pub(super) response: F,
-        pub(super) busy: Option<Busy>,
-    }
+/// A request's future, its response's body keeping the request counted as
+/// in flight until it is sent (hyper's service future: no `async` block,
+/// which would hold the request again).
+pub(super) struct Served {
+    pub(super) response: crate::api::Handle,
+    pub(super) busy: Option<Busy>,
 }
 
-impl<F, B> std::future::Future for Served<F>
-where
-    F: std::future::Future<Output = http::Response<B>>,
-{
-    type Output = Result<http::Response<Tracked<B>>, std::convert::Infallible>;
+impl std::future::Future for Served {
+    type Output =
+        Result<http::Response<Tracked<crate::api::ResponseBody>>, std::convert::Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let response = std::task::ready!(this.response.poll(cx));
+        let this = self.get_mut();
+        let response = std::task::ready!(Pin::new(&mut this.response).poll(cx));
         let busy = this.busy.take();
         Poll::Ready(Ok(response.map(|body| Tracked { body, _busy: busy })))
     }

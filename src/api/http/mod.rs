@@ -11,9 +11,7 @@ mod topics;
 mod vend;
 
 use std::borrow::Cow;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,7 +43,7 @@ enum Route<'p> {
 /// What [`handle`] gives: a response ready now, or the request's future.
 pub enum Answer {
     Now(Response<Body>),
-    Later(Pin<Box<dyn Future<Output = Response<Body>> + Send>>),
+    Later(crate::api::BoxResponse),
 }
 
 /// Serves one HTTP API request.
@@ -74,7 +72,7 @@ pub fn handle(app: &Arc<App>, peer: SocketAddr, req: Request<impl RequestBody>) 
     let app = Arc::clone(app);
     Answer::Later(Box::pin(async move {
         let (kind, result) = dispatch(&app, peer, &parts, body, started).await;
-        finish(&app, &parts, kind, result, started)
+        finish(&app, &parts, kind, result, started).map(crate::api::ResponseBody::Http)
     }))
 }
 

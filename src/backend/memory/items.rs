@@ -102,7 +102,7 @@ fn weigh(key: &[u8], item: &Item) -> u64 {
     (key.len() + item.weight + 64) as u64
 }
 
-fn read(shard: &RwLock<Shard>) -> RwLockReadGuard<'_, Shard> {
+fn read_lock(shard: &RwLock<Shard>) -> RwLockReadGuard<'_, Shard> {
     // A panic under the lock cannot leave a shard half-changed: a compute's
     // closure runs before the map is touched.
     shard
@@ -110,7 +110,7 @@ fn read(shard: &RwLock<Shard>) -> RwLockReadGuard<'_, Shard> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn write(shard: &RwLock<Shard>) -> RwLockWriteGuard<'_, Shard> {
+fn write_lock(shard: &RwLock<Shard>) -> RwLockWriteGuard<'_, Shard> {
     shard
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -167,7 +167,7 @@ impl Items {
 
     fn read<T>(&self, key: &[u8], f: impl FnOnce(&Item) -> T) -> Option<T> {
         let (hash, shard) = self.locate(key);
-        let shard = read(shard);
+        let shard = read_lock(shard);
         let (_, slot) = shard
             .map
             .raw_entry_v1()
@@ -189,7 +189,7 @@ impl Items {
     pub(super) fn compute(&self, key: &[u8], f: impl FnOnce(Option<&Item>) -> Op) {
         let (hash, shard) = self.locate(key);
         let now = Instant::now();
-        let mut guard = write(shard);
+        let mut guard = write_lock(shard);
         let mut grown = false;
         match guard
             .map
@@ -280,7 +280,7 @@ impl Items {
         let mut empty = 0;
         while self.bytes.load(Ordering::Relaxed) > self.max_bytes && empty < count {
             next = (next + 1) % count;
-            let mut shard = write(&self.shards[next]);
+            let mut shard = write_lock(&self.shards[next]);
             let len = shard.map.len();
             if len == 0 {
                 empty += 1;
@@ -316,7 +316,7 @@ impl Items {
     /// Removes every item.
     pub(super) fn clear(&self) {
         for shard in &self.shards {
-            let mut shard = write(shard);
+            let mut shard = write_lock(shard);
             let weight: u64 = shard.map.values().map(|slot| slot.weight).sum();
             // A new map: a cleared one would keep its table's memory.
             shard.map = IndexMap::with_hasher(self.hasher.clone());
@@ -332,7 +332,7 @@ impl Items {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.shards.iter().map(|s| read(s).map.len()).sum()
+        self.shards.iter().map(|s| read_lock(s).map.len()).sum()
     }
 }
 

@@ -1,5 +1,6 @@
 //! Collections on the memory backend: each lives in its cache's store as an
-//! item, under its lock; every write is one compute on its key, so read-modify-writes are atomic.
+//! item, under its lock; every write is one compute on its key, so
+//! read-modify-writes are atomic.
 
 mod data;
 

@@ -50,7 +50,8 @@
 # DURATION, ROUNDS, CONCURRENCY, RATE, PORT (uses PORT..PORT+5 and
 # PORT+10..PORT+15), COLD_URLS (credentials minted for the cold runs),
 # REDIS_CONNECTIONS, REDIS_REQUESTS; for wrk: WRK_THREADS (1),
-# WRK_CONNECTIONS (32), H2LOAD_CLIENTS (4), H2LOAD_STREAMS (16),
+# WRK_CONNECTIONS (32), H2LOAD_CLIENTS (4), H2LOAD_STREAMS (16), WRK_PAIRS (hit 401
+# cold grpc redis: the pairs to run),
 # HAPROXY_NBTHREAD (nproc: one thread per core, like tokio's workers);
 # BUILD=0 skips the cargo build (the release binaries must exist).
 #

@@ -18,6 +18,13 @@
 # Writes $work/w_*.out (the client's output) and $work/w_*.cpu (the CPU ticks
 # of each server process over the run) for scripts/load/wrk_report.py.
 
+# WRK_PAIRS: which pairs to run (all by default), e.g. WRK_PAIRS=redis while
+# tuning one path; the report leaves out the rows of the others.
+WRK_PAIRS=${WRK_PAIRS:-hit 401 cold grpc redis}
+for pair in $WRK_PAIRS; do
+  [[ " hit 401 cold grpc redis " == *" $pair "* ]] || { echo "WRK_PAIRS must name hit, 401, cold, grpc and/or redis" >&2; exit 64; }
+done
+pair() { [[ " $WRK_PAIRS " == *" $1 "* ]]; }
 WRK_THREADS=${WRK_THREADS:-1}
 WRK_CONNECTIONS=${WRK_CONNECTIONS:-32}
 H2LOAD_CLIENTS=${H2LOAD_CLIENTS:-4}
@@ -127,21 +134,22 @@ COLD="http://127.0.0.1:$((PORT + 1))/cache/bench?key=hot"
 echo "load (wrk): ${DURATION}s per run, wrk -t$WRK_THREADS -c$WRK_CONNECTIONS, h2load -c$H2LOAD_CLIENTS -m$H2LOAD_STREAMS," \
   "Redis GET at $CONCURRENCY connections (redis-benchmark: $REDIS_REQUESTS requests), HAProxy nbthread $HAPROXY_NBTHREAD, $ROUNDS rounds" >&2
 for round in $(seq "$ROUNDS"); do
-  in_order "$round" \
+  pair hit && in_order "$round" \
     'wrk_run "bare_hit_$round" "$BASE_PID" "$BARE" "$JWT"' \
     'wrk_run "hap_hit_$round" "$HAPROXY_PID" "$HAP/cache/bench?key=hot" "$JWT"' \
     'wrk_run "gate_hit_$round" "$GATE_PID" "$GATE/cache/bench?key=hot" "$JWT"'
-  in_order "$round" \
+  pair 401 && in_order "$round" \
     'wrk_run "bare_401_$round" "$BASE_PID" "$BARE" "$BAD_JWT"' \
     'wrk_run "gate_401_$round" "$GATE_PID" "$GATE/cache/bench?key=hot" "$BAD_JWT"'
-  in_order "$round" \
+  pair cold && in_order "$round" \
     'wrk_run "bare_cold_$round" "$BASE_PID" "$BARE"' \
     'wrk_run "gate_cold_$round" "$COLD_PID" "$COLD"'
-  in_order "$round" \
+  pair grpc && in_order "$round" \
     'h2load_run "tonic_grpc_$round" "$GRPC_BASE_PID" "http://127.0.0.1:$((PORT + 3))/cache_client.Scs/Get"' \
     'h2load_run "gate_grpc_$round" "$GATE_PID" "$GATE/cache_client.Scs/Get"'
-  in_order "$round" \
+  if pair redis; then in_order "$round" \
     'wmeasure "rb_get_$round" "redis=$REDIS_PID" redis-benchmark -p "$REDIS_PORT" -c "$CONCURRENCY" -n "$REDIS_REQUESTS" -t get -d 100 -P 1 --csv' \
     'wmeasure "rgate_get_$round" "server=$RGATE_PID redis=$REDIS_PID" wrk -t "$WRK_THREADS" -c "$CONCURRENCY" -d "${DURATION}s" -s "$WRK_LUA" -H "Authorization: $JWT" "$RGATE/cache/bench?key=hot"' \
     'wmeasure "rgate1_get_$round" "server=$RGATE1_PID redis=$REDIS_PID" wrk -t "$WRK_THREADS" -c "$CONCURRENCY" -d "${DURATION}s" -s "$WRK_LUA" -H "Authorization: $JWT" "$RGATE1/cache/bench?key=hot"'
+  fi
 done

@@ -9,6 +9,7 @@ then "LABEL TICKS" per server process over the run). Prints a markdown table;
 exits 1 when a run had an unexpected status, socket error or gRPC failure.
 """
 import json
+import os
 import re
 import statistics
 import sys
@@ -94,24 +95,30 @@ def side(prefix, reader, labels):
     return runs
 
 
+def ran(prefix):
+    """Whether the pair was run (WRK_PAIRS picks them)."""
+    return os.path.exists(f"{work}/w_{prefix}_1.out")
+
+
 c, t = opt["wrk_connections"], opt["wrk_threads"]
 rows = [
     (f"GET hit, gateway vs bare hyper responder (wrk -t{t} -c{c})",
-     side("gate_hit", lambda n: wrk(n, 200), ["server"]), side("bare_hit", lambda n: wrk(n, 200), ["server"])),
+     ("gate_hit", lambda n: wrk(n, 200), ["server"]), ("bare_hit", lambda n: wrk(n, 200), ["server"])),
     (f"401 (bad signature), gateway vs bare responder (wrk -t{t} -c{c})",
-     side("gate_401", lambda n: wrk(n, 401), ["server"]), side("bare_401", lambda n: wrk(n, 200), ["server"])),
+     ("gate_401", lambda n: wrk(n, 401), ["server"]), ("bare_401", lambda n: wrk(n, 200), ["server"])),
     (f"cold verify (fresh credential per request), gateway vs bare responder (wrk -t{t} -c{c})",
-     side("gate_cold", lambda n: wrk(n, 200), ["server"]), side("bare_cold", lambda n: wrk(n, 200), ["server"])),
+     ("gate_cold", lambda n: wrk(n, 200), ["server"]), ("bare_cold", lambda n: wrk(n, 200), ["server"])),
     (f"GET hit, gateway vs HAProxy jwt_verify (wrk -t{t} -c{c})",
-     side("gate_hit", lambda n: wrk(n, 200), ["server"]), side("hap_hit", lambda n: wrk(n, 200), ["server"])),
+     ("gate_hit", lambda n: wrk(n, 200), ["server"]), ("hap_hit", lambda n: wrk(n, 200), ["server"])),
     (f"gRPC Get, gateway vs minimal gRPC responder on hyper (h2load -c{opt['h2load_clients']} -m{opt['h2load_streams']})",
-     side("gate_grpc", h2load, ["server"]), side("tonic_grpc", h2load, ["server"])),
+     ("gate_grpc", h2load, ["server"]), ("tonic_grpc", h2load, ["server"])),
     (f"Redis GET, gateway on Redis (wrk -t{t} -c{opt['concurrency']}) vs redis-benchmark GET -c{opt['concurrency']}",
-     side("rgate_get", lambda n: wrk(n, 200), ["server", "redis"]), side("rb_get", redis_benchmark, ["redis"])),
+     ("rgate_get", lambda n: wrk(n, 200), ["server", "redis"]), ("rb_get", redis_benchmark, ["redis"])),
     (f"Redis GET, gateway on Redis with server.worker_threads = 1 (wrk -t{t} -c{opt['concurrency']}) vs redis-benchmark GET -c{opt['concurrency']}",
-     side("rgate1_get", lambda n: wrk(n, 200), ["server", "redis"]), side("rb_get", redis_benchmark, ["redis"])),
+     ("rgate1_get", lambda n: wrk(n, 200), ["server", "redis"]), ("rb_get", redis_benchmark, ["redis"])),
 ]
-redis_split = side("rgate_get", lambda n: wrk(n, 200), ["server"])
+rows = [(label, side(*gate), side(*ref)) for label, gate, ref in rows if ran(gate[0])]
+redis_split = side("rgate_get", lambda n: wrk(n, 200), ["server"]) if ran("rgate_get") else []
 
 
 def med(xs):
@@ -139,17 +146,23 @@ for label, gate, ref in rows:
     fmt = lambda runs: ", ".join(f"{x:,.0f} / {y:.1f}" for x, y in runs)
     print(f"- {label.split(' (')[0]}: {fmt(gate)}; {fmt(ref)}")
 print()
-print("- GET hit: the gateway's verification cache holds the credential; HAProxy verifies the HMAC-SHA256 "
-      "and reads alg and exp on every request (it has no cache), then answers the same 100 bytes with "
-      "`http-request return`, proxying nothing.")
-print("- 401: the same credential with its signature altered; the bare responder answers it 200 like any request.")
-print(f"- cold verify: a second gateway whose verification cache holds one entry, each request the next of "
-      f"{opt['cold_urls']} pre-minted credentials (scripts/load/wrk.lua); the bare responder is sent the same requests.")
-print("- gRPC: the same 10-byte Get frame and headers to both; h2load sees HTTP statuses only, so every answer's "
-      "DATA bytes are checked to be a hit (an error is trailers only); grpc-status 0 is checked with curl before the runs.")
-print(f"- Redis GET: gateway CPU is scopegate + redis-server (scopegate alone: "
-      f"{med(x[1] for x in redis_split):.1f} µs), reference CPU is redis-server; redis-benchmark sends "
-      f"{opt['redis_requests']} requests per run, its CPU is not counted.")
+notes = {
+    "gate_hit": "- GET hit: the gateway's verification cache holds the credential; HAProxy verifies the HMAC-SHA256 "
+    "and reads alg and exp on every request (it has no cache), then answers the same 100 bytes with "
+    "`http-request return`, proxying nothing.",
+    "gate_401": "- 401: the same credential with its signature altered; the bare responder answers it 200 like any request.",
+    "gate_cold": f"- cold verify: a second gateway whose verification cache holds one entry, each request the next of "
+    f"{opt['cold_urls']} pre-minted credentials (scripts/load/wrk.lua); the bare responder is sent the same requests.",
+    "gate_grpc": "- gRPC: the same 10-byte Get frame and headers to both; h2load sees HTTP statuses only, so every answer's "
+    "DATA bytes are checked to be a hit (an error is trailers only); grpc-status 0 is checked with curl before the runs.",
+}
+for prefix, note in notes.items():
+    if ran(prefix):
+        print(note)
+if redis_split:
+    print(f"- Redis GET: gateway CPU is scopegate + redis-server (scopegate alone: "
+          f"{med(x[1] for x in redis_split):.1f} µs), reference CPU is redis-server; redis-benchmark sends "
+          f"{opt['redis_requests']} requests per run, its CPU is not counted.")
 print()
 print(f"every wrk/h2load response had its expected status: {ok}")
 sys.exit(0 if ok else 1)

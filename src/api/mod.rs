@@ -136,6 +136,7 @@ pub fn handle<B: RequestBody>(
             }
         }
         Front::Http => match http::handle(app, peer, req) {
+            http::Answer::Hit(value) => Work::Hit { value: Some(value) },
             http::Answer::Now(response) => Work::Ready {
                 response: Some(response.map(ResponseBody::Http)),
             },
@@ -159,6 +160,10 @@ enum Work {
     Ready {
         response: Option<Response<ResponseBody>>,
     },
+    /// The HTTP API's GET hit: its response is made when it is taken.
+    Hit {
+        value: Option<bytes::Bytes>,
+    },
     Boxed {
         fut: BoxResponse,
     },
@@ -174,6 +179,10 @@ impl Future for Handle {
             // hyper does not make), it stays pending, as a fused future.
             Work::Ready { response } => match response.take() {
                 Some(response) => response,
+                None => return Poll::Pending,
+            },
+            Work::Hit { value } => match value.take() {
+                Some(value) => http::hit(value).map(ResponseBody::Http),
                 None => return Poll::Pending,
             },
             Work::Boxed { fut } => std::task::ready!(fut.as_mut().poll(cx)),

@@ -40,8 +40,13 @@ enum Route<'p> {
     },
 }
 
-/// What [`handle`] gives: a response ready now, or the request's future.
+/// What [`handle`] gives: a hit's value, a response ready now, or the
+/// request's future.
 pub enum Answer {
+    /// A GET hit served while hyper handed the request over: its response
+    /// ([`hit`]) is made when hyper takes it, so until then the value moves,
+    /// not a whole response.
+    Hit(Bytes),
     Now(Response<Body>),
     Later(crate::api::BoxResponse),
 }
@@ -67,41 +72,45 @@ pub fn handle(app: &Arc<App>, peer: SocketAddr, req: Request<impl RequestBody>) 
             route(&parts.method, parts.uri.path())
     {
         let result = read_now(app, backend, kind, &parts, &cache);
-        return Answer::Now(finish(app, &parts, Some(kind), result, started));
+        return match recorded(app, Some(kind), result, started) {
+            Ok(value) => Answer::Hit(value),
+            Err(error) => Answer::Now(refusal(&parts, &error)),
+        };
     }
     let app = Arc::clone(app);
     Answer::Later(Box::pin(async move {
         let (kind, result) = dispatch(&app, peer, &parts, body, started).await;
-        finish(&app, &parts, kind, result, started).map(crate::api::ResponseBody::Http)
+        recorded(&app, kind, result, started)
+            .unwrap_or_else(|error| refusal(&parts, &error))
+            .map(crate::api::ResponseBody::Http)
     }))
 }
 
-/// A request's outcome, recorded, as its response.
-fn finish(
+/// A request's outcome, recorded.
+fn recorded<T>(
     app: &App,
-    parts: &http::request::Parts,
     kind: Option<OperationKind>,
-    result: Result<Response<Body>, ApiError>,
+    result: Result<T, ApiError>,
     started: Instant,
-) -> Response<Body> {
+) -> Result<T, ApiError> {
     let error = result.as_ref().err();
     crate::api::outcome::record(&app.metrics, "http", kind, error, started.elapsed());
-    match result {
-        Ok(response) => response,
-        Err(error) => {
-            let mut response = error_response(&error);
-            // A refusal is usually sent before the body is read (401 before
-            // a byte of an unauthenticated upload): hyper then closes the
-            // HTTP/1 connection, so say so, and the client does not send its
-            // next request into a closed socket.
-            if parts.version < http::Version::HTTP_2 && has_body(&parts.headers) {
-                response
-                    .headers_mut()
-                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            }
-            response
-        }
+    result
+}
+
+/// A failed request's response.
+fn refusal(parts: &http::request::Parts, error: &ApiError) -> Response<Body> {
+    let mut response = error_response(error);
+    // A refusal is usually sent before the body is read (401 before a byte
+    // of an unauthenticated upload): hyper then closes the HTTP/1
+    // connection, so say so, and the client does not send its next request
+    // into a closed socket.
+    if parts.version < http::Version::HTTP_2 && has_body(&parts.headers) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
+    response
 }
 
 /// Whether a request declares a body (a non-zero length, or chunks).
@@ -236,11 +245,11 @@ fn read_now(
     kind: OperationKind,
     parts: &http::request::Parts,
     cache: &str,
-) -> Result<Response<Body>, ApiError> {
+) -> Result<Bytes, ApiError> {
     let query = Query::parse(parts.uri.query())?;
     let head = ItemHead::read(app, kind, parts, &query)?;
     let permit = head.authorize(kind, cache)?;
-    found(backend.get(&permit)?)
+    backend.get(&permit)?.ok_or_else(miss)
 }
 
 /// GET, PUT and DELETE of one cache item.
@@ -264,23 +273,23 @@ async fn cache_item(
             app.backend.delete(&permit).await?;
             Ok(empty(StatusCode::NO_CONTENT))
         }
-        _ => found(app.backend.get(&permit).await?),
+        _ => Ok(hit(app.backend.get(&permit).await?.ok_or_else(miss)?)),
     }
 }
 
-/// A GET's answer: the value, or 404.
-fn found(value: Option<Bytes>) -> Result<Response<Body>, ApiError> {
-    match value {
-        Some(value) => {
-            let mut response = Response::new(Full::new(value));
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/octet-stream"),
-            );
-            Ok(response)
-        }
-        None => Err(ApiError::new(ErrorCode::NotFoundError, "key not found")),
-    }
+/// A GET hit's answer: the raw value.
+pub fn hit(value: Bytes) -> Response<Body> {
+    let mut response = Response::new(Full::new(value));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    response
+}
+
+/// A GET's miss: 404.
+fn miss() -> ApiError {
+    ApiError::new(ErrorCode::NotFoundError, "key not found")
 }
 
 /// Refuses a body whose declared length is over the limit, before reading it.

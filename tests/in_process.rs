@@ -274,3 +274,97 @@ async fn a_credential_that_is_not_ascii_is_refused_on_both_fronts() {
         "{headers:?}"
     );
 }
+
+/// An HTTP/1 GET on the memory backend is answered in hyper's call (its
+/// value handed up, its response made when it is taken); over HTTP/2 the
+/// same GET takes the boxed path. Both give the same answer, hit or miss,
+/// with the same CORS headers, and both are recorded.
+#[tokio::test]
+async fn a_get_answered_at_once_is_the_boxed_paths_answer() {
+    let (mut config, su) = scopegate::serve::dev_config(Vec::new()).unwrap();
+    config.cors_origins = vec!["https://app.example".into()];
+    let app = App::new(config).unwrap();
+    let f = Front {
+        grpc: Arc::new(Grpc::new(Arc::clone(&app))),
+        budget: Arc::new(Semaphore::new(api::connection_budget(
+            app.limits.max_value_bytes,
+        ))),
+        app,
+        superuser: su.clone(),
+    };
+    let put = http(
+        "PUT",
+        "/cache/default-cache?key=k&ttl_seconds=60",
+        Some(&su),
+        b"value",
+    );
+    assert_eq!(call(&f, put).await.0, 204);
+    let get = |key: &str, version| {
+        let mut req = http(
+            "GET",
+            &format!("/cache/default-cache?key={key}"),
+            Some(&su),
+            b"",
+        );
+        *req.version_mut() = version;
+        req.headers_mut()
+            .insert("origin", "https://app.example".parse().unwrap());
+        req
+    };
+    let mut answers = Vec::new();
+    for version in [http::Version::HTTP_11, http::Version::HTTP_2] {
+        let (status, headers, body) = call(&f, get("k", version)).await;
+        assert_eq!((status, &body[..]), (200, &b"value"[..]), "{version:?}");
+        assert_eq!(headers["content-type"], "application/octet-stream");
+        assert_eq!(
+            headers["access-control-allow-origin"],
+            "https://app.example"
+        );
+        assert_eq!(headers.get_all("vary").iter().count(), 1, "{version:?}");
+        let (status, miss_headers, miss) = call(&f, get("absent", version)).await;
+        assert_eq!(status, 404, "{version:?}");
+        assert!(
+            String::from_utf8_lossy(&miss).contains("NOT_FOUND_ERROR"),
+            "{miss:?}"
+        );
+        assert_eq!(
+            miss_headers["access-control-allow-origin"],
+            "https://app.example"
+        );
+        answers.push((headers, body, miss_headers, miss));
+    }
+    assert_eq!(answers[0], answers[1]);
+    let metrics = String::from_utf8(f.app.metrics.render()).unwrap();
+    for outcome in ["ok\"} 2", "not_found\"} 2"] {
+        let line = format!(
+            r#"scopegate_requests_total{{front="http",kind="HttpCacheGet",outcome="{outcome}"#
+        );
+        assert!(metrics.contains(&line), "{line}\n{metrics}");
+    }
+}
+
+/// A request answered at once is taken by the first poll; polled again (a
+/// caller's mistake), it stays pending rather than answering twice.
+#[tokio::test]
+async fn an_answer_given_at_once_is_taken_once() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let f = front();
+    let put = http(
+        "PUT",
+        "/cache/default-cache?key=k&ttl_seconds=60",
+        Some(&f.superuser),
+        b"v",
+    );
+    assert_eq!(call(&f, put).await.0, 204);
+    let mut cx = Context::from_waker(Waker::noop());
+    for (credential, status) in [(Some(f.superuser.as_str()), 200), (None, 401)] {
+        let req = http("GET", "/cache/default-cache?key=k", credential, b"");
+        let mut handle = api::handle(&f.app, &f.grpc, LOOPBACK, &f.budget, req);
+        match std::pin::Pin::new(&mut handle).poll(&mut cx) {
+            Poll::Ready(response) => assert_eq!(response.status().as_u16(), status),
+            Poll::Pending => panic!("a GET on the memory backend is answered at once"),
+        }
+        assert!(std::pin::Pin::new(&mut handle).poll(&mut cx).is_pending());
+    }
+}

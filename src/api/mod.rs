@@ -114,9 +114,7 @@ pub fn handle<B: RequestBody>(
         let response = app.cors.preflight(req.headers()).map(ResponseBody::Http);
         return Handle {
             origin: None,
-            work: Work::Ready {
-                response: Some(response),
-            },
+            work: Work::Ready(Some(Ready::Response(response))),
         };
     }
     let origin = app.cors.allowed(req.headers());
@@ -136,10 +134,10 @@ pub fn handle<B: RequestBody>(
             }
         }
         Front::Http => match http::handle(app, peer, req) {
-            http::Answer::Hit(value) => Work::Hit { value: Some(value) },
-            http::Answer::Now(response) => Work::Ready {
-                response: Some(response.map(ResponseBody::Http)),
-            },
+            http::Answer::Hit(value) => Work::Ready(Some(Ready::Hit(value))),
+            http::Answer::Now(response) => {
+                Work::Ready(Some(Ready::Response(response.map(ResponseBody::Http))))
+            }
             http::Answer::Later(fut) => Work::Boxed { fut },
         },
     };
@@ -157,16 +155,18 @@ pub struct Handle {
 }
 
 enum Work {
-    Ready {
-        response: Option<Response<ResponseBody>>,
-    },
-    /// The HTTP API's GET hit: its response is made when it is taken.
-    Hit {
-        value: Option<bytes::Bytes>,
-    },
+    /// Answered already; taken by the first poll.
+    Ready(Option<Ready>),
     Boxed {
         fut: BoxResponse,
     },
+}
+
+enum Ready {
+    /// The HTTP API's GET hit: its response is made when it is taken, so
+    /// the value moves, not a whole response.
+    Hit(bytes::Bytes),
+    Response(Response<ResponseBody>),
 }
 
 impl Future for Handle {
@@ -177,12 +177,9 @@ impl Future for Handle {
         let mut response = match &mut this.work {
             // Polled again after it was ready (a caller's mistake, which
             // hyper does not make), it stays pending, as a fused future.
-            Work::Ready { response } => match response.take() {
-                Some(response) => response,
-                None => return Poll::Pending,
-            },
-            Work::Hit { value } => match value.take() {
-                Some(value) => http::hit(value).map(ResponseBody::Http),
+            Work::Ready(ready) => match ready.take() {
+                Some(Ready::Hit(value)) => http::hit(value).map(ResponseBody::Http),
+                Some(Ready::Response(response)) => response,
                 None => return Poll::Pending,
             },
             Work::Boxed { fut } => std::task::ready!(fut.as_mut().poll(cx)),

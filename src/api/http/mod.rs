@@ -278,7 +278,7 @@ async fn cache_item(
 }
 
 /// A GET hit's answer: the raw value.
-pub fn hit(value: Bytes) -> Response<Body> {
+pub(crate) fn hit(value: Bytes) -> Response<Body> {
     let mut response = Response::new(Full::new(value));
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -2,8 +2,9 @@
 //!
 //! - `baseline ADDR FILE`: a minimal hyper server on the same stack as
 //!   scopegate (tokio multi-thread, hyper-util auto builder) that answers every
-//!   request with the bytes of FILE: the ceiling scopegate's figures are
-//!   compared with.
+//!   request with the bytes of FILE as `application/octet-stream` (the
+//!   gateway's GET hit, byte for byte but the date): the ceiling
+//!   scopegate's figures are compared with.
 //! - `urls CONFIG BASE_URL COUNT SCOPE_JSON`: prints COUNT URLs, each with a
 //!   freshly minted credential in `token=`, so every request is a cold
 //!   verification.
@@ -72,7 +73,16 @@ fn baseline(addr: &str, file: &str) -> Result<(), String> {
             tokio::spawn(async move {
                 let service = service_fn(move |_req| {
                     let body = body.clone();
-                    async move { Ok::<_, Infallible>(http::Response::new(Full::new(body))) }
+                    async move {
+                        // The GET hit's answer as the gateway (and HAProxy
+                        // in load.sh) sends it: the value and its type.
+                        let mut response = http::Response::new(Full::new(body));
+                        response.headers_mut().insert(
+                            http::header::CONTENT_TYPE,
+                            http::HeaderValue::from_static("application/octet-stream"),
+                        );
+                        Ok::<_, Infallible>(response)
+                    }
                 });
                 let _ = auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(stream), service)

@@ -38,7 +38,7 @@
 //!   registry and topics (Streams) in Redis, one node or a cluster, shared by
 //!   replicas (with revocations and refresh tokens).
 //! - [`server`]: listener, TLS, limits (idle connections, request bytes per
-//!   connection), graceful shutdown; [`admin`]: `/metrics`, `/livez`,
+//!   connection), small writes sent as one buffer, graceful shutdown; [`admin`]: `/metrics`, `/livez`,
 //!   `/readyz`, the revocation API; [`metrics`]: the typed Prometheus registry.
 //! - [`app`]: the per-process state every request shares.
 //! - [`reload`]: key rotation without a restart (SIGHUP, polled files).

@@ -285,7 +285,9 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let polled = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        let io = &mut this.io;
+        let polled = super::coalesce::write(bufs, |one| Pin::new(&mut *io).poll_write(cx, one))
+            .unwrap_or_else(|| Pin::new(&mut this.io).poll_write_vectored(cx, bufs));
         this.wrote(polled)
     }
 

@@ -9,8 +9,11 @@
 //! by `server.idle_timeout`, the request bytes a connection holds by its
 //! budget (see `api::grpc`'s body checks), and every request by
 //! `server.request_timeout` (long polls and streams by their own rules).
+//! A connection's small vectored writes (a response's head and a short body)
+//! go out as one buffer (`coalesce`).
 
 mod activity;
+mod coalesce;
 mod side;
 mod tls;
 

@@ -38,8 +38,9 @@
 //!   registry and topics (Streams) in Redis, one node or a cluster, shared by
 //!   replicas (with revocations and refresh tokens).
 //! - [`server`]: listener, TLS, limits (idle connections, request bytes per
-//!   connection), small writes sent as one buffer, graceful shutdown; [`admin`]: `/metrics`, `/livez`,
-//!   `/readyz`, the revocation API; [`metrics`]: the typed Prometheus registry.
+//!   connection), small writes sent as one buffer, graceful shutdown;
+//!   [`admin`]: `/metrics`, `/livez`, `/readyz`, the revocation API;
+//!   [`metrics`]: the typed Prometheus registry.
 //! - [`app`]: the per-process state every request shares.
 //! - [`reload`]: key rotation without a restart (SIGHUP, polled files).
 //! - [`config`]: `config.toml` (+ `SCOPEGATE_*` overrides) -> validated [`config::Config`].

@@ -24,6 +24,14 @@ fn value(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
+/// An HTTP/1.1 GET of `key` in the cache, as bytes on the wire.
+fn get(key: &str, credential: &str) -> Vec<u8> {
+    format!(
+        "GET /cache/{CACHE}?key={key} HTTP/1.1\r\nhost: x\r\nauthorization: {credential}\r\n\r\n"
+    )
+    .into_bytes()
+}
+
 /// Reads one HTTP/1.1 response with a `content-length` from `buf` (more
 /// is read from `stream` as needed); returns its status and body.
 async fn read_response(
@@ -79,7 +87,7 @@ async fn responses_of_every_size_arrive_whole_one_at_a_time_and_pipelined() {
         let put = s.put(&path, &rw, &value(len, i as u8)).await;
         assert_eq!(put.status, 204, "PUT of {len} bytes");
     }
-    // One connection, one request at a time, every size.
+    // One request at a time (a connection each), every size.
     for (i, &len) in SIZES.iter().enumerate() {
         let got = s.get(&format!("/cache/{CACHE}?key=size-{len}"), Some(&rw)).await;
         assert_eq!(got.status, 200);
@@ -98,21 +106,10 @@ async fn responses_of_every_size_arrive_whole_one_at_a_time_and_pipelined() {
     let count = 4000;
     for n in 0..count {
         let len = SIZES[n % 3 + 1]; // 100, 1800, 1900: the one-buffer writes
-        requests.extend_from_slice(
-            format!(
-                "GET /cache/{CACHE}?key=size-{len} HTTP/1.1\r\nhost: x\r\nauthorization: {rw}\r\n\r\n"
-            )
-            .as_bytes(),
-        );
+        requests.extend(get(&format!("size-{len}"), &rw));
     }
-    requests.extend_from_slice(
-        format!("GET /cache/{CACHE}?key=absent HTTP/1.1\r\nhost: x\r\nauthorization: {rw}\r\n\r\n")
-            .as_bytes(),
-    );
-    requests.extend_from_slice(
-        format!("GET /cache/{CACHE}?key=size-1 HTTP/1.1\r\nhost: x\r\nauthorization: x{rw}\r\n\r\n")
-            .as_bytes(),
-    );
+    requests.extend(get("absent", &rw));
+    requests.extend(get("size-1", &format!("x{rw}")));
     let (mut reader, mut writer) = stream.into_split();
     let sender = tokio::spawn(async move {
         writer.write_all(&requests).await.unwrap();

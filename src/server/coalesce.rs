@@ -17,14 +17,16 @@ pub(super) const MAX_BYTES: usize = 2048;
 /// Writes `bufs` with `write_one` if they are several and small, copied into
 /// one buffer; otherwise `None` (the caller writes them vectored).
 pub(super) fn write<T>(bufs: &[IoSlice<'_>], write_one: impl FnOnce(&[u8]) -> T) -> Option<T> {
-    if bufs.len() < 2 {
+    // The size first: a large write costs no zeroing and no copy.
+    let len: usize = bufs.iter().map(|b| b.len()).sum();
+    if bufs.len() < 2 || len > MAX_BYTES {
         return None;
     }
     let mut one = [0u8; MAX_BYTES];
-    let mut len = 0;
+    let mut at = 0;
     for buf in bufs {
-        one.get_mut(len..len + buf.len())?.copy_from_slice(buf);
-        len += buf.len();
+        one[at..at + buf.len()].copy_from_slice(buf);
+        at += buf.len();
     }
     Some(write_one(&one[..len]))
 }

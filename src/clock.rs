@@ -71,9 +71,91 @@ impl<F: Future> Future for Bounded<F> {
     }
 }
 
+/// Seconds since the Unix epoch, for checks in whole seconds on the request
+/// path (a cached credential's expiry and revocation): read from the
+/// kernel's coarse clock, which is the time at the last scheduler tick and
+/// costs a third of a fine read. Rounded up by one tick's length, so it is
+/// never behind the fine clock (a credential minted a moment ago is never
+/// "not yet valid"); it may be ahead by up to a tick (1-10 ms), so a
+/// credential can be refused that much before its expiry second, never
+/// accepted after it. 0 if the clock is before the epoch.
+pub fn unix_secs() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::time::{ClockId, clock_gettime};
+        let now = clock_gettime(ClockId::RealtimeCoarse);
+        let nanos = u64::try_from(now.tv_nsec).unwrap_or(0) + coarse_tick_nanos();
+        u64::try_from(now.tv_sec).map_or(0, |secs| secs + nanos / 1_000_000_000)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+}
+
+/// A monotonic clock in nanoseconds, at a scheduler tick's resolution (1-10
+/// ms), for deadlines of seconds (a request head's): the kernel's coarse
+/// monotonic clock, a third of the cost of a fine read.
+pub fn coarse_nanos() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::time::{ClockId, clock_gettime};
+        let now = clock_gettime(ClockId::MonotonicCoarse);
+        let secs = u64::try_from(now.tv_sec).unwrap_or(0);
+        let nanos = u64::try_from(now.tv_nsec).unwrap_or(0);
+        secs.saturating_mul(1_000_000_000).saturating_add(nanos)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        let start = *START.get_or_init(std::time::Instant::now);
+        u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+/// The coarse clocks' resolution (one scheduler tick), read once.
+#[cfg(target_os = "linux")]
+fn coarse_tick_nanos() -> u64 {
+    static TICK: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICK.get_or_init(|| {
+        let res = rustix::time::clock_getres(rustix::time::ClockId::RealtimeCoarse);
+        let nanos = u64::try_from(res.tv_sec)
+            .unwrap_or(0)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::try_from(res.tv_nsec).unwrap_or(0));
+        // A tick of a second or more would be no clock to check expiry by.
+        nanos.clamp(1, 999_999_999)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_coarse_clocks_agree_with_the_fine_ones() {
+        for _ in 0..1000 {
+            let fine = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let coarse = unix_secs();
+            // Never behind the fine clock read before it, at most a tick ahead.
+            assert!(coarse >= fine, "{coarse} < {fine}");
+            let after = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap();
+            assert!(coarse <= (after + Duration::from_millis(20)).as_secs());
+        }
+        let (a, b) = (coarse_nanos(), coarse_nanos());
+        assert!(b >= a);
+        let start = coarse_nanos();
+        std::thread::sleep(Duration::from_millis(50));
+        let waited = coarse_nanos() - start;
+        assert!((30_000_000..1_000_000_000).contains(&waited), "{waited}");
+    }
 
     #[tokio::test]
     async fn huge_durations_saturate_instead_of_panicking() {

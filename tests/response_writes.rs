@@ -13,9 +13,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const CACHE: &str = "default-cache";
 
-/// Value sizes on both sides of the one-buffer bound (a GET hit's head is
-/// about 120 bytes), and well past it.
-const SIZES: [usize; 8] = [1, 100, 1800, 1900, 1930, 2048, 4096, 70_000];
+/// Value sizes on both sides of the one-buffer bounds (a GET hit's head is
+/// about 120 bytes: 512 bytes in all for the small buffer, 2 KiB for the
+/// other), and well past them.
+const SIZES: [usize; 11] = [1, 100, 1800, 1900, 380, 400, 420, 1930, 2048, 4096, 70_000];
 
 /// A value of `len` bytes that tells its own bytes apart.
 fn value(len: usize, seed: u8) -> Vec<u8> {
@@ -93,7 +94,7 @@ async fn responses_of_every_size_arrive_whole_one_at_a_time_and_pipelined() {
         assert_eq!(got.status, 200);
         assert_eq!(&got.body[..], &value(len, i as u8)[..], "{len} bytes");
     }
-    // Pipelined: 4,000 GETs (about 6 MB of answers), sizes in turn, then a
+    // Pipelined: 4,000 GETs (about 4 MB of answers), sizes in turn, then a
     // miss and a refusal, to a client with a small receive buffer that reads
     // nothing for half a second: the server's socket fills, and some of its
     // one-buffer writes are taken in part (strace showed three a run: 1,918
@@ -105,7 +106,7 @@ async fn responses_of_every_size_arrive_whole_one_at_a_time_and_pipelined() {
     let mut requests = Vec::new();
     let count = 4000;
     for n in 0..count {
-        let len = SIZES[n % 3 + 1]; // 100, 1800, 1900: the one-buffer writes
+        let len = SIZES[n % 6 + 1]; // 100 to 1900 bytes: the one-buffer writes
         requests.extend(get(&format!("size-{len}"), &rw));
     }
     requests.extend(get("absent", &rw));
@@ -120,7 +121,7 @@ async fn responses_of_every_size_arrive_whole_one_at_a_time_and_pipelined() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut buf = Vec::new();
     for n in 0..count {
-        let i = n % 3 + 1;
+        let i = n % 6 + 1;
         let (status, body) = read_response(&mut reader, &mut buf).await;
         assert_eq!(status, 200, "response {n}");
         assert_eq!(body, value(SIZES[i], i as u8), "response {n}: {} bytes", SIZES[i]);

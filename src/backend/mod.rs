@@ -246,10 +246,15 @@ impl TopicSubscription for Subscription {
 pub struct Immediate<'a>(&'a memory::MemoryBackend);
 
 impl Immediate<'_> {
-    /// [`CacheBackend::get`], answered at once.
-    pub fn get(&self, permit: &Permit<'_>) -> Result<Option<Bytes>, BackendError> {
+    /// [`CacheBackend::get`], answered at once, as of `at` (the request's
+    /// start: its clock read serves the item's expiry check too).
+    pub fn get(
+        &self,
+        permit: &Permit<'_>,
+        at: std::time::Instant,
+    ) -> Result<Option<Bytes>, BackendError> {
         needs_class(permit, Class::Read)?;
-        self.0.get_now(permit)
+        self.0.get_at(permit, at)
     }
 }
 

@@ -30,7 +30,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -45,11 +45,12 @@ pub(super) struct Activity {
     /// The `started` count when bytes arrived with no request in flight: a
     /// head is being read while no request has started since.
     head_of: AtomicU64,
-    /// When that head's clock started, in nanoseconds after `opened`.
+    /// When that head's clock started, on `clock::coarse_nanos` (a tick's
+    /// resolution is plenty for a deadline of seconds, and a coarse read is
+    /// a third of the cost of a fine one, on every request).
     head_at: AtomicU64,
     /// A write is waiting for the client to take what was sent.
     sending: AtomicBool,
-    opened: Instant,
 }
 
 impl Activity {
@@ -59,9 +60,8 @@ impl Activity {
             started: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
             head_of: AtomicU64::new(0),
-            head_at: AtomicU64::new(0),
+            head_at: AtomicU64::new(crate::clock::coarse_nanos()),
             sending: AtomicBool::new(false),
-            opened: Instant::now(),
         }
     }
 
@@ -92,8 +92,8 @@ impl Activity {
     }
 
     fn start_head_clock(&self, started: u64) {
-        let at = u64::try_from(self.opened.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.head_at.store(at, Ordering::Relaxed);
+        self.head_at
+            .store(crate::clock::coarse_nanos(), Ordering::Relaxed);
         self.head_of.store(started, Ordering::Release);
     }
 
@@ -127,8 +127,8 @@ impl Activity {
         if self.head_of.load(Ordering::Acquire) != started || self.sending.load(Ordering::Relaxed) {
             return false;
         }
-        let at = Duration::from_nanos(self.head_at.load(Ordering::Relaxed));
-        self.opened.elapsed().saturating_sub(at) >= limit
+        let at = self.head_at.load(Ordering::Relaxed);
+        Duration::from_nanos(crate::clock::coarse_nanos().saturating_sub(at)) >= limit
     }
 }
 
@@ -350,7 +350,8 @@ mod tests {
         activity.sending(true);
         assert!(!activity.head_late(limit));
         let before = activity.head_at.load(Ordering::Relaxed);
-        std::thread::sleep(Duration::from_millis(2));
+        // Longer than a coarse clock tick (at most 10 ms).
+        std::thread::sleep(Duration::from_millis(25));
         activity.sending(false);
         assert!(activity.head_at.load(Ordering::Relaxed) > before);
         assert!(activity.head_late(limit));

@@ -14,6 +14,11 @@ use std::io::IoSlice;
 /// The most bytes a write may hold in all to be copied into one buffer.
 pub(super) const MAX_BYTES: usize = 2048;
 
+/// Writes up to this size (a response head and a value of a few hundred
+/// bytes) use a smaller buffer: the buffer is zeroed before the copy, and
+/// zeroing 2 KiB was a tenth of the copy's cost (docs/PERFORMANCE.md).
+const SMALL_BYTES: usize = 512;
+
 /// Writes `bufs` with `write_one` if they are several and small, copied into
 /// one buffer; otherwise `None` (the caller writes them vectored).
 pub(super) fn write<T>(bufs: &[IoSlice<'_>], write_one: impl FnOnce(&[u8]) -> T) -> Option<T> {
@@ -22,13 +27,21 @@ pub(super) fn write<T>(bufs: &[IoSlice<'_>], write_one: impl FnOnce(&[u8]) -> T)
     if bufs.len() < 2 || len > MAX_BYTES {
         return None;
     }
-    let mut one = [0u8; MAX_BYTES];
+    Some(if len <= SMALL_BYTES {
+        write_one(joined(&mut [0u8; SMALL_BYTES], bufs, len))
+    } else {
+        write_one(joined(&mut [0u8; MAX_BYTES], bufs, len))
+    })
+}
+
+/// `bufs` (`len` bytes in all, at most `one`'s length) copied into `one`.
+fn joined<'a>(one: &'a mut [u8], bufs: &[IoSlice<'_>], len: usize) -> &'a [u8] {
     let mut at = 0;
     for buf in bufs {
         one[at..at + buf.len()].copy_from_slice(buf);
         at += buf.len();
     }
-    Some(write_one(&one[..len]))
+    &one[..len]
 }
 
 #[cfg(test)]
@@ -49,6 +62,13 @@ mod tests {
             written.as_deref(),
             Some(&b"HTTP/1.1 200 OK\r\n\r\nvalue"[..])
         );
+        // Both buffers, each filled to its last byte.
+        let small = vec![7u8; SMALL_BYTES - 1];
+        let written = write(&slices(&[&small, b"y"]), <[u8]>::to_vec).unwrap();
+        assert_eq!(written.len(), SMALL_BYTES);
+        assert_eq!(written.last(), Some(&b'y'));
+        let written = write(&slices(&[&small, b"yz"]), <[u8]>::to_vec).unwrap();
+        assert_eq!(&written[SMALL_BYTES - 1..], b"yz");
         let exactly = vec![7u8; MAX_BYTES - 1];
         let written = write(&slices(&[&exactly, b"x"]), <[u8]>::len);
         assert_eq!(written, Some(MAX_BYTES));

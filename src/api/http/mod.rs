@@ -71,7 +71,7 @@ pub fn handle(app: &Arc<App>, peer: SocketAddr, req: Request<impl RequestBody>) 
         && let Ok((kind @ OperationKind::HttpCacheGet, Route::Cache { cache })) =
             route(&parts.method, parts.uri.path())
     {
-        let result = read_now(app, backend, kind, &parts, &cache);
+        let result = read_now(app, backend, kind, &parts, &cache, started);
         return match recorded(app, Some(kind), result, started) {
             Ok(value) => Answer::Hit(value),
             Err(error) => Answer::Now(refusal(&parts, &error)),
@@ -245,11 +245,12 @@ fn read_now(
     kind: OperationKind,
     parts: &http::request::Parts,
     cache: &str,
+    started: Instant,
 ) -> Result<Bytes, ApiError> {
     let query = Query::parse(parts.uri.query())?;
     let head = ItemHead::read(app, kind, parts, &query)?;
     let permit = head.authorize(kind, cache)?;
-    backend.get(&permit)?.ok_or_else(miss)
+    backend.get(&permit, started)?.ok_or_else(miss)
 }
 
 /// GET, PUT and DELETE of one cache item.

@@ -31,15 +31,21 @@ impl<'q> Query<'q> {
     /// parameters are ignored.
     pub fn parse(query: Option<&'q str>) -> Result<Query<'q>, ApiError> {
         let mut out = Query::default();
-        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let slot = match name {
-                "key" => &mut out.key,
-                "key_base64" => &mut out.key_base64,
-                "ttl_seconds" => &mut out.ttl_seconds,
-                "token" => &mut out.token,
-                "sequence_number" => &mut out.sequence_number,
-                "sequence_page" => &mut out.sequence_page,
+        // Split on the bytes: `&` and `=` are ASCII (no character search,
+        // whose setup costs more than these short strings).
+        let query = query.unwrap_or("").as_bytes();
+        for pair in query.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+            let (name, value) = match pair.iter().position(|&b| b == b'=') {
+                Some(at) => (&pair[..at], &pair[at + 1..]),
+                None => (pair, &b""[..]),
+            };
+            let (name, slot) = match name {
+                b"key" => ("key", &mut out.key),
+                b"key_base64" => ("key_base64", &mut out.key_base64),
+                b"ttl_seconds" => ("ttl_seconds", &mut out.ttl_seconds),
+                b"token" => ("token", &mut out.token),
+                b"sequence_number" => ("sequence_number", &mut out.sequence_number),
+                b"sequence_page" => ("sequence_page", &mut out.sequence_page),
                 _ => continue,
             };
             if slot.is_some() {
@@ -47,7 +53,7 @@ impl<'q> Query<'q> {
                     "query parameter `{name}` is repeated"
                 )));
             }
-            *slot = Some(percent_decode(value, true).ok_or_else(|| {
+            *slot = Some(decode(value, true).ok_or_else(|| {
                 ApiError::invalid(format!(
                     "query parameter `{name}` has a malformed percent-encoding"
                 ))
@@ -183,10 +189,20 @@ pub fn segment<'p>(raw: &'p str, what: &str) -> Result<Cow<'p, str>, ApiError> {
 /// decoder of the main port's paths and queries (the vending route's too).
 /// Text with no escape (and no `+` to read as a space) is borrowed as it is.
 pub fn percent_decode(text: &str, plus_is_space: bool) -> Option<Cow<'_, [u8]>> {
-    let bytes = text.as_bytes();
-    // `contains` on bytes is memchr, many bytes a step: a `token` parameter
-    // is hundreds of bytes, usually with nothing to decode.
-    let encoded = bytes.contains(&b'%') || (plus_is_space && bytes.contains(&b'+'));
+    decode(text.as_bytes(), plus_is_space)
+}
+
+/// [`percent_decode`] of bytes (a part of a query split on its bytes).
+fn decode(bytes: &[u8], plus_is_space: bool) -> Option<Cow<'_, [u8]>> {
+    let is_escape = |&b: &u8| b == b'%' || (plus_is_space && b == b'+');
+    // A short value (a key) in one pass; a long one (a `token` parameter,
+    // hundreds of bytes, usually with nothing to decode) by `contains`,
+    // which is memchr, many bytes a step.
+    let encoded = if bytes.len() <= 32 {
+        bytes.iter().any(is_escape)
+    } else {
+        bytes.contains(&b'%') || (plus_is_space && bytes.contains(&b'+'))
+    };
     if !encoded {
         return Some(Cow::Borrowed(bytes));
     }

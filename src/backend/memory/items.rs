@@ -157,22 +157,27 @@ impl Items {
 
     /// The item under `key`, unless it has expired.
     pub(super) fn get(&self, key: &[u8]) -> Option<Item> {
-        self.read(key, Item::clone)
+        self.read(key, Instant::now(), Item::clone)
     }
 
     /// Whether an item is under `key` and has not expired.
     pub(super) fn contains_key(&self, key: &[u8]) -> bool {
-        self.read(key, |_| ()).is_some()
+        self.read(key, Instant::now(), |_| ()).is_some()
     }
 
-    fn read<T>(&self, key: &[u8], f: impl FnOnce(&Item) -> T) -> Option<T> {
+    /// `f` of the item under `key`, unless it had expired at `now`.
+    pub(super) fn read<T>(
+        &self,
+        key: &[u8],
+        now: Instant,
+        f: impl FnOnce(&Item) -> T,
+    ) -> Option<T> {
         let (hash, shard) = self.locate(key);
         let shard = read_lock(shard);
         let (_, slot) = shard
             .map
             .raw_entry_v1()
             .from_key_hashed_nocheck(hash, key)?;
-        let now = Instant::now();
         if slot.item.expires_at <= now {
             return None;
         }

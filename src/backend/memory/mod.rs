@@ -164,13 +164,15 @@ impl MemoryBackend {
         Ok(())
     }
 
-    /// A scalar's value (every read of this backend is answered at once).
-    pub fn get_now(&self, permit: &Permit<'_>) -> Result<Option<Bytes>, BackendError> {
+    /// A scalar's value as of `at` (every read of this backend is answered
+    /// at once). The value is cloned once, under the shard's read lock.
+    pub fn get_at(&self, permit: &Permit<'_>, at: Instant) -> Result<Option<Bytes>, BackendError> {
         let (cache, key) = item_of(permit)?;
-        match self.store(cache)?.items.get(key) {
-            Some(item) => item.scalar().cloned().map(Some),
-            None => Ok(None),
-        }
+        let store = self.store(cache)?;
+        store
+            .items
+            .read(key, at, |item| item.scalar().cloned())
+            .transpose()
     }
 
     /// Names of the caches, sorted.
@@ -183,7 +185,7 @@ impl MemoryBackend {
 
 impl CacheBackend for MemoryBackend {
     async fn get(&self, permit: &Permit<'_>) -> Result<Option<Bytes>, BackendError> {
-        self.get_now(permit)
+        self.get_at(permit, Instant::now())
     }
 
     async fn set(

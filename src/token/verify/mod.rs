@@ -245,8 +245,10 @@ impl Authenticator {
     /// are text is checked here, and only for a credential this thread has
     /// not just verified (one it has was checked then, and is compared byte
     /// for byte).
+    /// Its clock is `clock::unix_secs`, the coarse one (never behind the
+    /// fine clock, up to a tick ahead).
     pub fn authenticate(&self, credential: impl AsRef<[u8]>) -> Result<Arc<Verified>, AuthError> {
-        self.authenticate_at(credential, unix_now())
+        self.authenticate_at(credential, crate::clock::unix_secs())
     }
 
     /// [`authenticate`](Self::authenticate) at a given clock (epoch seconds).

@@ -101,7 +101,10 @@ impl hyper::body::Body for ResponseBody {
 /// can be decided on the head (CORS, a preflight, the front) is decided here,
 /// and the future holds the front's work alone. Each `async` layer would hold
 /// the request again, and every move of the future (into hyper's slot for
-/// it) copies all of it.
+/// it) copies all of it. An HTTP API answer that is ready at once (a GET
+/// hit) is made from a reference to the request: the request (264 bytes) is
+/// moved, a call to memcpy each time, only into the futures of the others.
+#[inline(always)]
 pub fn handle<B: RequestBody>(
     app: &Arc<App>,
     grpc: &Arc<grpc::Grpc>,
@@ -109,39 +112,64 @@ pub fn handle<B: RequestBody>(
     budget: &Arc<Semaphore>,
     req: Request<B>,
 ) -> Handle {
-    if cors::is_preflight(req.method(), req.headers()) {
-        // A preflight's answer carries its own CORS headers.
-        let response = app.cors.preflight(req.headers()).map(ResponseBody::Http);
-        return Handle {
-            origin: None,
-            work: Work::Ready(Some(Ready::Response(response))),
-        };
+    let started = std::time::Instant::now();
+    let front = Front::of(&req);
+    if let Front::Http = front
+        && let Some(handle) = at_once(app, &req, started)
+    {
+        return handle;
     }
+    routed(front, app, grpc, peer, budget, req, started)
+}
+
+/// The HTTP API's answer, when it is ready at once ([`http::now`]).
+fn at_once<B>(app: &App, req: &Request<B>, started: std::time::Instant) -> Option<Handle> {
+    let work = match http::now(app, req, started)? {
+        http::Answer::Hit(value) => Ready::Hit(value),
+        http::Answer::Now(response) => Ready::Response(Box::new(response.map(ResponseBody::Http))),
+    };
+    Some(Handle {
+        origin: app.cors.allowed(req.headers()),
+        work: Work::Ready(Some(work)),
+    })
+}
+
+/// Every request not answered at once: a preflight, or a front's future.
+fn routed<B: RequestBody>(
+    front: Front,
+    app: &Arc<App>,
+    grpc: &Arc<grpc::Grpc>,
+    peer: std::net::SocketAddr,
+    budget: &Arc<Semaphore>,
+    req: Request<B>,
+    started: std::time::Instant,
+) -> Handle {
     let origin = app.cors.allowed(req.headers());
     // The gRPC fronts' futures are boxed: each is several times the size of
     // the HTTP API's, and a request's future is as large as its largest arm.
-    let work = match Front::of(req.headers()) {
+    let fut: BoxResponse = match front {
+        Front::Preflight => {
+            // A preflight's answer carries its own CORS headers.
+            let response = app.cors.preflight(req.headers()).map(ResponseBody::Http);
+            return Handle {
+                origin: None,
+                work: Work::Ready(Some(Ready::Response(Box::new(response)))),
+            };
+        }
         Front::GrpcWeb => {
             let (app, grpc, budget) = (Arc::clone(app), Arc::clone(grpc), Arc::clone(budget));
-            Work::Boxed {
-                fut: Box::pin(async move { grpc::web::handle(&grpc, &app, &budget, req).await }),
-            }
+            Box::pin(async move { grpc::web::handle(&grpc, &app, &budget, req).await })
         }
         Front::Grpc => {
             let (app, grpc, budget) = (Arc::clone(app), Arc::clone(grpc), Arc::clone(budget));
-            Work::Boxed {
-                fut: Box::pin(async move { grpc.handle(&app, &budget, req).await }),
-            }
+            Box::pin(async move { grpc.handle(&app, &budget, req).await })
         }
-        Front::Http => match http::handle(app, peer, req) {
-            http::Answer::Hit(value) => Work::Ready(Some(Ready::Hit(value))),
-            http::Answer::Now(response) => {
-                Work::Ready(Some(Ready::Response(response.map(ResponseBody::Http))))
-            }
-            http::Answer::Later(fut) => Work::Boxed { fut },
-        },
+        Front::Http => http::later(app, peer, req, started),
     };
-    Handle { origin, work }
+    Handle {
+        origin,
+        work: Work::Boxed { fut },
+    }
 }
 
 /// A boxed response future.
@@ -166,41 +194,68 @@ enum Ready {
     /// The HTTP API's GET hit: its response is made when it is taken, so
     /// the value moves, not a whole response.
     Hit(bytes::Bytes),
-    Response(Response<ResponseBody>),
+    /// Boxed: a response is 150 bytes, and hyper moves the request's future
+    /// (this) several times; at under 128 bytes the moves are inline, not
+    /// calls to memcpy (0.5-1 % of a GET hit's CPU, docs/PERFORMANCE.md).
+    /// Only refusals and preflights are answered this way.
+    Response(Box<Response<ResponseBody>>),
 }
 
-impl Future for Handle {
-    type Output = Response<ResponseBody>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let mut response = match &mut this.work {
+impl Handle {
+    /// Polls for the response, its body wrapped by `wrap` (the server's
+    /// in-flight tracking): a hit's response is built once around the
+    /// wrapped body rather than remade for each wrapping.
+    pub fn poll_wrapped<B>(
+        &mut self,
+        cx: &mut Context<'_>,
+        wrap: impl FnOnce(ResponseBody) -> B,
+    ) -> Poll<Response<B>> {
+        let mut response = match &mut self.work {
             // Polled again after it was ready (a caller's mistake, which
             // hyper does not make), it stays pending, as a fused future.
             Work::Ready(ready) => match ready.take() {
-                Some(Ready::Hit(value)) => http::hit(value).map(ResponseBody::Http),
-                Some(Ready::Response(response)) => response,
+                Some(Ready::Hit(value)) => {
+                    http::hit_of(wrap(ResponseBody::Http(http_body_util::Full::new(value))))
+                }
+                Some(Ready::Response(response)) => response.map(wrap),
                 None => return Poll::Pending,
             },
-            Work::Boxed { fut } => std::task::ready!(fut.as_mut().poll(cx)),
+            Work::Boxed { fut } => std::task::ready!(fut.as_mut().poll(cx)).map(wrap),
         };
-        if let Some(origin) = this.origin.take() {
+        if let Some(origin) = self.origin.take() {
             cors::decorate(response.headers_mut(), origin);
         }
         Poll::Ready(response)
     }
 }
 
-/// Which front serves a request, by its content type (read once).
+impl Future for Handle {
+    type Output = Response<ResponseBody>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().poll_wrapped(cx, |body| body)
+    }
+}
+
+/// Which front serves a request (or that it is a CORS preflight), by its
+/// method and headers (read once).
 enum Front {
+    /// A CORS preflight, answered here.
+    Preflight,
     GrpcWeb,
     Grpc,
     Http,
 }
 
 impl Front {
-    fn of(headers: &::http::HeaderMap) -> Front {
-        let content_type = headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes());
+    fn of<B>(req: &Request<B>) -> Front {
+        if cors::is_preflight(req.method(), req.headers()) {
+            return Front::Preflight;
+        }
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.as_bytes());
         match content_type {
             Some(v) if v.starts_with(b"application/grpc-web") => Front::GrpcWeb,
             Some(v) if v.starts_with(b"application/grpc") => Front::Grpc,

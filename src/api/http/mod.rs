@@ -40,50 +40,62 @@ enum Route<'p> {
     },
 }
 
-/// What [`handle`] gives: a hit's value, a response ready now, or the
-/// request's future.
+/// What [`now`] gives: a hit's value, or a response ready now.
 pub enum Answer {
     /// A GET hit served while hyper handed the request over: its response
     /// ([`hit`]) is made when hyper takes it, so until then the value moves,
     /// not a whole response.
     Hit(Bytes),
-    Now(Response<Body>),
-    Later(crate::api::BoxResponse),
+    /// A refusal: boxed, so the hit's answer stays small (see
+    /// [`crate::api::Handle`]).
+    Now(Box<Response<Body>>),
 }
 
-/// Serves one HTTP API request.
+/// Serves an HTTP API request that can be answered at once, from a
+/// reference to it: an HTTP/1 GET of an item from a backend that answers
+/// without waiting (the memory backend), by the same steps as every other
+/// request; `None` for every other request ([`later`]).
 ///
-/// An HTTP/1 GET of an item from a backend that answers without waiting
-/// (the memory backend) is served here, while hyper hands the request over,
-/// by the same steps as every other request: its response is ready, and its
-/// head is dropped before hyper reads the connection again (the head's
-/// bytes are slices of hyper's read buffer: held, they make that read
-/// allocate a new buffer). Not over HTTP/2: hyper calls this on the
-/// connection's task, and a stream's work (a credential's first
-/// verification) belongs in the stream's own task. Every other request is a
-/// boxed future, so the request's future stays small.
-pub fn handle(app: &Arc<App>, peer: SocketAddr, req: Request<impl RequestBody>) -> Answer {
-    let started = Instant::now();
-    let (parts, body) = req.into_parts();
-    if parts.method == Method::GET
-        && parts.version <= http::Version::HTTP_11
-        && let Some(backend) = app.backend.immediate()
-        && let Ok((kind @ OperationKind::HttpCacheGet, Route::Cache { cache })) =
-            route(&parts.method, parts.uri.path())
-    {
-        let result = read_now(app, backend, kind, &parts, &cache, started);
-        return match recorded(app, Some(kind), result, started) {
-            Ok(value) => Answer::Hit(value),
-            Err(error) => Answer::Now(refusal(&parts, &error)),
-        };
+/// It runs while hyper hands the request over, and the request's head is
+/// dropped before hyper reads the connection again (the head's bytes are
+/// slices of hyper's read buffer: held, they make that read allocate a new
+/// buffer). Not over HTTP/2: hyper calls this on the connection's task, and
+/// a stream's work (a credential's first verification) belongs in the
+/// stream's own task.
+pub fn now<B>(app: &App, req: &Request<B>, started: Instant) -> Option<Answer> {
+    if req.method() != Method::GET || req.version() > http::Version::HTTP_11 {
+        return None;
     }
+    let backend = app.backend.immediate()?;
+    let Ok((kind @ OperationKind::HttpCacheGet, Route::Cache { cache })) =
+        route(req.method(), req.uri().path())
+    else {
+        return None;
+    };
+    let (headers, query) = (req.headers(), req.uri().query());
+    let result = read_now(app, backend, kind, headers, query, &cache, started);
+    Some(match recorded(app, Some(kind), result, started) {
+        Ok(value) => Answer::Hit(value),
+        Err(error) => Answer::Now(Box::new(refusal(req.version(), headers, &error))),
+    })
+}
+
+/// Serves every other HTTP API request: a boxed future, so the request's
+/// future stays small.
+pub fn later(
+    app: &Arc<App>,
+    peer: SocketAddr,
+    req: Request<impl RequestBody>,
+    started: Instant,
+) -> crate::api::BoxResponse {
+    let (parts, body) = req.into_parts();
     let app = Arc::clone(app);
-    Answer::Later(Box::pin(async move {
+    Box::pin(async move {
         let (kind, result) = dispatch(&app, peer, &parts, body, started).await;
         recorded(&app, kind, result, started)
-            .unwrap_or_else(|error| refusal(&parts, &error))
+            .unwrap_or_else(|error| refusal(parts.version, &parts.headers, &error))
             .map(crate::api::ResponseBody::Http)
-    }))
+    })
 }
 
 /// A request's outcome, recorded.
@@ -99,13 +111,13 @@ fn recorded<T>(
 }
 
 /// A failed request's response.
-fn refusal(parts: &http::request::Parts, error: &ApiError) -> Response<Body> {
+fn refusal(version: http::Version, headers: &http::HeaderMap, error: &ApiError) -> Response<Body> {
     let mut response = error_response(error);
     // A refusal is usually sent before the body is read (401 before a byte
     // of an unauthenticated upload): hyper then closes the HTTP/1
     // connection, so say so, and the client does not send its next request
     // into a closed socket.
-    if parts.version < http::Version::HTTP_2 && has_body(&parts.headers) {
+    if version < http::Version::HTTP_2 && has_body(headers) {
         response
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -211,14 +223,14 @@ impl ItemHead<'_> {
     fn read<'q>(
         app: &App,
         kind: OperationKind,
-        parts: &http::request::Parts,
+        headers: &http::HeaderMap,
         query: &'q Query<'q>,
     ) -> Result<ItemHead<'q>, ApiError> {
-        let verified = app.auth.authenticate(credential(&parts.headers, query)?)?;
+        let verified = app.auth.authenticate(credential(headers, query)?)?;
         let key = query.key()?;
         let ttl = match kind {
             OperationKind::HttpCachePut => {
-                check_declared_length(parts, app.limits.max_value_bytes)?;
+                check_declared_length(headers, app.limits.max_value_bytes)?;
                 Some(Duration::from_secs(query.ttl_seconds()?))
             }
             _ => None,
@@ -243,12 +255,13 @@ fn read_now(
     app: &App,
     backend: Immediate<'_>,
     kind: OperationKind,
-    parts: &http::request::Parts,
+    headers: &http::HeaderMap,
+    query: Option<&str>,
     cache: &str,
     started: Instant,
 ) -> Result<Bytes, ApiError> {
-    let query = Query::parse(parts.uri.query())?;
-    let head = ItemHead::read(app, kind, parts, &query)?;
+    let query = Query::parse(query)?;
+    let head = ItemHead::read(app, kind, headers, &query)?;
     let permit = head.authorize(kind, cache)?;
     backend.get(&permit, started)?.ok_or_else(miss)
 }
@@ -262,7 +275,7 @@ async fn cache_item(
     cache: &str,
 ) -> Result<Response<Body>, ApiError> {
     let query = Query::parse(parts.uri.query())?;
-    let head = ItemHead::read(app, kind, parts, &query)?;
+    let head = ItemHead::read(app, kind, &parts.headers, &query)?;
     let permit = head.authorize(kind, cache)?;
     match (kind, head.ttl) {
         (OperationKind::HttpCachePut, Some(ttl)) => {
@@ -280,7 +293,14 @@ async fn cache_item(
 
 /// A GET hit's answer: the raw value.
 pub(crate) fn hit(value: Bytes) -> Response<Body> {
-    let mut response = Response::new(Full::new(value));
+    hit_of(Full::new(value))
+}
+
+/// A GET hit's answer with the value's body as the caller wraps it (built
+/// once, not remade around each wrapping: a response is 150 bytes).
+#[inline]
+pub(crate) fn hit_of<B>(body: B) -> Response<B> {
+    let mut response = Response::new(body);
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
@@ -294,9 +314,8 @@ fn miss() -> ApiError {
 }
 
 /// Refuses a body whose declared length is over the limit, before reading it.
-fn check_declared_length(parts: &http::request::Parts, max: usize) -> Result<(), ApiError> {
-    let declared = parts
-        .headers
+fn check_declared_length(headers: &http::HeaderMap, max: usize) -> Result<(), ApiError> {
+    let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok());
     match declared.map(str::parse::<u64>) {

@@ -29,6 +29,7 @@ impl<'q> Query<'q> {
     /// Parses `a=b&c=d`. `+` is a space and `%XX` a byte, as in HTML forms;
     /// a malformed escape or a repeated parameter is INVALID_ARGUMENT. Unknown
     /// parameters are ignored.
+    #[inline]
     pub fn parse(query: Option<&'q str>) -> Result<Query<'q>, ApiError> {
         let mut out = Query::default();
         // Split on the bytes: `&` and `=` are ASCII (no character search,

@@ -37,7 +37,7 @@ pub(super) async fn publish(
 ) -> Result<Response<Body>, ApiError> {
     let query = Query::parse(parts.uri.query())?;
     let verified = app.auth.authenticate(credential(&parts.headers, &query)?)?;
-    check_declared_length(parts, app.limits.max_value_bytes)?;
+    check_declared_length(&parts.headers, app.limits.max_value_bytes)?;
     let op = Operation::topic(kind, cache, topic);
     let permit = verified.scope.authorize(&op)?;
     let body = read_body(body, app.limits.max_value_bytes).await?;

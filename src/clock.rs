@@ -1,6 +1,13 @@
 //! Deadlines that cannot overflow. Every duration setting is bounded at
 //! validation, and deadline arithmetic saturates as well, so no value can
 //! make a request panic (`Instant + Duration` panics on overflow).
+//!
+//! And the coarse clocks ([`unix_secs`], [`coarse_nanos`]): a GET hit read
+//! five fine clocks, at 23 ns each on this project's VM; the checks in
+//! seconds (a cached credential's expiry, a request head's deadline) read
+//! the kernel's coarse clocks (6.5 ns), and the item's expiry is checked
+//! against the request's start. A hit reads two fine clocks, for its
+//! latency.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -46,8 +46,9 @@
 //! - [`config`]: `config.toml` (+ `SCOPEGATE_*` overrides) -> validated [`config::Config`].
 //! - [`cli`] and [`serve`]: `serve`, `keygen`, `token mint`, `token inspect`,
 //!   `token revoke`, `check-config`, `vending hash-password`.
-//! - [`clock`]: deadlines that saturate instead of overflowing, and request
-//!   bounds that arm a timer only when the request has to wait.
+//! - [`clock`]: deadlines that saturate instead of overflowing, request
+//!   bounds that arm a timer only when the request has to wait, and the
+//!   kernel's coarse clocks for the request path's checks in seconds.
 //! - [`error`]: failure -> client-visible error code and HTTP status (SPEC 4).
 
 pub mod admin;

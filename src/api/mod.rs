@@ -112,12 +112,15 @@ pub fn handle<B: RequestBody>(
     budget: &Arc<Semaphore>,
     req: Request<B>,
 ) -> Handle {
-    let started = std::time::Instant::now();
     let front = Front::of(&req);
-    if let Front::Http = front
-        && let Some(handle) = at_once(app, &req, started)
-    {
-        return handle;
+    // The HTTP API's clock starts here (the gRPC fronts keep their own).
+    let mut started = None;
+    if let Front::Http = front {
+        let now = std::time::Instant::now();
+        if let Some(handle) = at_once(app, &req, now) {
+            return handle;
+        }
+        started = Some(now);
     }
     routed(front, app, grpc, peer, budget, req, started)
 }
@@ -142,7 +145,7 @@ fn routed<B: RequestBody>(
     peer: std::net::SocketAddr,
     budget: &Arc<Semaphore>,
     req: Request<B>,
-    started: std::time::Instant,
+    started: Option<std::time::Instant>,
 ) -> Handle {
     let origin = app.cors.allowed(req.headers());
     // The gRPC fronts' futures are boxed: each is several times the size of
@@ -164,7 +167,10 @@ fn routed<B: RequestBody>(
             let (app, grpc, budget) = (Arc::clone(app), Arc::clone(grpc), Arc::clone(budget));
             Box::pin(async move { grpc.handle(&app, &budget, req).await })
         }
-        Front::Http => http::later(app, peer, req, started),
+        Front::Http => {
+            let started = started.unwrap_or_else(std::time::Instant::now);
+            http::later(app, peer, req, started)
+        }
     };
     Handle {
         origin,

@@ -78,6 +78,14 @@ impl<F: Future> Future for Bounded<F> {
     }
 }
 
+/// Seconds since the Unix epoch on the fine clock (0 if the clock is before
+/// it): minting, revocation entries, everything off the request path.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// Seconds since the Unix epoch, for checks in whole seconds on the request
 /// path (a cached credential's expiry and revocation): read from the
 /// kernel's coarse clock, which is the time at the last scheduler tick and
@@ -96,9 +104,7 @@ pub fn unix_secs() -> u64 {
     }
     #[cfg(not(target_os = "linux"))]
     {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
+        unix_now()
     }
 }
 
@@ -144,10 +150,7 @@ mod tests {
     #[test]
     fn the_coarse_clocks_agree_with_the_fine_ones() {
         for _ in 0..1000 {
-            let fine = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs();
+            let fine = unix_now();
             let coarse = unix_secs();
             // Never behind the fine clock read before it, at most a tick ahead.
             assert!(coarse >= fine, "{coarse} < {fine}");

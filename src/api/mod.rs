@@ -122,6 +122,9 @@ pub fn handle<B: RequestBody>(
         }
         started = Some(now);
     }
+    // Not folded into this function: inlined with the fronts' `async move`
+    // arms, the request was copied up front for every request (a memcpy of
+    // 264 bytes, measured); moved into a call, it is not.
     routed(front, app, grpc, peer, budget, req, started)
 }
 

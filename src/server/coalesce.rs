@@ -28,20 +28,20 @@ pub(super) fn write<T>(bufs: &[IoSlice<'_>], write_one: impl FnOnce(&[u8]) -> T)
         return None;
     }
     Some(if len <= SMALL_BYTES {
-        write_one(joined(&mut [0u8; SMALL_BYTES], bufs, len))
+        write_one(joined(&mut [0u8; SMALL_BYTES], bufs))
     } else {
-        write_one(joined(&mut [0u8; MAX_BYTES], bufs, len))
+        write_one(joined(&mut [0u8; MAX_BYTES], bufs))
     })
 }
 
-/// `bufs` (`len` bytes in all, at most `one`'s length) copied into `one`.
-fn joined<'a>(one: &'a mut [u8], bufs: &[IoSlice<'_>], len: usize) -> &'a [u8] {
+/// `bufs` (at most `one`'s length in all) copied into `one`.
+fn joined<'a>(one: &'a mut [u8], bufs: &[IoSlice<'_>]) -> &'a [u8] {
     let mut at = 0;
     for buf in bufs {
         one[at..at + buf.len()].copy_from_slice(buf);
         at += buf.len();
     }
-    &one[..len]
+    &one[..at]
 }
 
 #[cfg(test)]

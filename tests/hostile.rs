@@ -233,35 +233,21 @@ fn durations_that_would_overflow_are_refused() {
 #[tokio::test]
 async fn an_early_refusal_of_an_upload_announces_the_close() {
     let s = start(|_| {}).await;
-    let mut stream = tokio::net::TcpStream::connect(s.addr).await.unwrap();
-    let head = format!(
-        "PUT /cache/{CACHE}?key=k&ttl_seconds=60 HTTP/1.1\r\nhost: x\r\ncontent-length: 100000\r\n\r\n"
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(&[b'v'; 1000]).await.unwrap();
-    let mut response = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut response))
-        .await
-        .expect("the server closes the connection")
-        .unwrap();
-    let text = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    let text = refused_upload(
+        s.addr,
+        &format!("PUT /cache/{CACHE}?key=k&ttl_seconds=60 HTTP/1.1\r\nhost: x\r\n"),
+    )
+    .await;
     assert!(text.starts_with("http/1.1 401"), "{text}");
     assert!(text.contains("connection: close"), "{text}");
     // A GET (answered while hyper hands it over, on the memory backend)
     // that declares a body is refused the same way (there hyper announces
     // the close too: the unread body is dropped with the request).
-    let mut stream = tokio::net::TcpStream::connect(s.addr).await.unwrap();
-    let head = format!(
-        "GET /cache/{CACHE}?key=k HTTP/1.1\r\nhost: x\r\nauthorization: garbage\r\ncontent-length: 100000\r\n\r\n"
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(&[b'v'; 1000]).await.unwrap();
-    let mut response = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut response))
-        .await
-        .expect("the server closes the connection")
-        .unwrap();
-    let text = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    let text = refused_upload(
+        s.addr,
+        &format!("GET /cache/{CACHE}?key=k HTTP/1.1\r\nhost: x\r\nauthorization: garbage\r\n"),
+    )
+    .await;
     assert!(text.starts_with("http/1.1 401"), "{text}");
     assert!(text.contains("connection: close"), "{text}");
     // A request without a body keeps its connection (no close announced).
@@ -270,6 +256,22 @@ async fn an_early_refusal_of_an_upload_announces_the_close() {
         .await;
     assert_eq!(reply.status, 401);
     assert!(!reply.headers.contains_key("connection"));
+}
+
+/// Sends `head` (its lines, without the blank line) declaring a 100,000-byte
+/// body and 1,000 bytes of it; the whole answer once the server closes the
+/// connection, lowercased.
+async fn refused_upload(addr: std::net::SocketAddr, head: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!("{head}content-length: 100000\r\n\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&[b'v'; 1000]).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut response))
+        .await
+        .expect("the server closes the connection")
+        .unwrap();
+    String::from_utf8_lossy(&response).to_ascii_lowercase()
 }
 
 /// Finding 7: framing the client got wrong is INVALID_ARGUMENT (SPEC 4), not

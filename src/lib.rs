@@ -5,7 +5,7 @@
 //! ```text
 //! accept:        TCP (+ TLS under a timeout), connection cap           server/
 //! front:         HTTP API, gRPC or gRPC-Web by content-type, one port   api/ (+ CORS)
-//! classify:      request -> Operation {kind, cache, keys | topic}       operation.rs (pure)
+//! classify:      request -> Operation {kind, cache, keys | topic}       operation/ (pure)
 //! authenticate:  credential -> Verified {claims, CompiledScope}         token/ (per-thread, then moka; miss = verify)
 //! authorize:     (CompiledScope, Operation) -> Permit | Denial          scope/ (pure, allocation-free)
 //!                (the Permit names the kind, cache and keys or topic it was granted for)

@@ -20,7 +20,7 @@ fn perm(role: &str, cache: &str, rest: &str) -> String {
 }
 
 /// The class of every operation, written out independently of the table in
-/// operation.rs, straight from SPEC 3.4.
+/// operation/mod.rs, straight from SPEC 3.4.
 #[test]
 fn the_table_matches_the_spec() {
     use Class::*;

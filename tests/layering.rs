@@ -34,7 +34,10 @@ fn edges() -> BTreeMap<String, BTreeSet<String>> {
         if top == "lib" || top == "main" {
             continue;
         }
-        let code = text.split("#[cfg(test)]").next().unwrap();
+        // A file's inline test module is its last item; a `#[cfg(test)] mod
+        // tests;` declaration (often at the top of a `mod.rs`) is not, and
+        // must not hide the code after it.
+        let code = text.split("#[cfg(test)]\nmod tests {").next().unwrap();
         for (at, _) in code.match_indices("crate::") {
             let name: String = code[at + 7..]
                 .chars()
